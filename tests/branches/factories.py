@@ -1,0 +1,23 @@
+import factory
+
+from branches.models import OrgUnit
+
+
+class OrgUnitFactory(factory.django.DjangoModelFactory):
+    """Creates a unit under `parent` (a root when parent is None) through treebeard."""
+
+    class Meta:
+        model = OrgUnit
+
+    code = factory.Sequence(lambda n: f"U{n:06d}")
+    name = factory.Sequence(lambda n: f"测试单位{n}")
+    level = OrgUnit.Level.VILLAGE
+    area_type = factory.LazyAttribute(
+        lambda o: OrgUnit.AreaType.RURAL if o.level >= OrgUnit.Level.VILLAGE else ""
+    )
+
+    @classmethod
+    def _create(cls, model_class, *args, parent=None, **kwargs):
+        if parent is None:
+            return model_class.objects.add_root(kwargs)
+        return model_class.objects.add_child(parent, kwargs)
