@@ -67,12 +67,12 @@ SQLITE_REVERSE = [
 def forward(apps, schema_editor):
     statements = _statements(schema_editor, forward=True)
     for sql in statements:
-        schema_editor.execute(sql)
+        schema_editor.execute(sql, params=None)
 
 
 def reverse(apps, schema_editor):
     for sql in _statements(schema_editor, forward=False):
-        schema_editor.execute(sql)
+        schema_editor.execute(sql, params=None)
 
 
 def _statements(schema_editor, *, forward):
