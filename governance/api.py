@@ -1,11 +1,146 @@
+from axes.helpers import get_cool_off
+from django.conf import settings
+from django.contrib.auth import authenticate, user_logged_in
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from branches.api import OrgUnitViewSet
+from governance.models import User
+
+
+class LockedOut(exceptions.APIException):
+    """django-axes refused the attempt: too many failures for this username and address."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "locked_out"
+
+    def __init__(self, request):
+        cool_off = get_cool_off(request)
+        if cool_off is None:
+            detail = _("登录失败次数过多，账号已被锁定。请联系系统管理员解锁。")
+        else:
+            # DRF turns `wait` into a Retry-After header.
+            self.wait = cool_off.total_seconds()
+            detail = _(
+                "登录失败次数过多，账号已暂时锁定。"
+                "请 %(minutes)d 分钟后再试，或联系系统管理员解锁。"
+            ) % {"minutes": max(1, round(self.wait / 60))}
+        super().__init__(detail)
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(label=_("用户名"), help_text=_("门户登录用户名"))
+    password = serializers.CharField(
+        label=_("密码"),
+        help_text=_("门户登录密码"),
+        style={"input_type": "password"},
+        trim_whitespace=False,
+        write_only=True,
+    )
+
+    def validate(self, attrs):
+        request = self.context["request"]
+        # The axes backend runs first: it refuses a locked username/address pair, and
+        # the failure signal it listens to counts API attempts like web logins.
+        user = authenticate(request=request, username=attrs["username"], password=attrs["password"])
+        if user is None:
+            if getattr(request, "axes_locked_out", False):
+                raise LockedOut(request)
+            raise serializers.ValidationError(
+                _("用户名或密码不正确，请检查后重试；连续输错 %(limit)d 次账号将被暂时锁定。")
+                % {"limit": settings.AXES_FAILURE_LIMIT},
+                code="authorization",
+            )
+        attrs["user"] = user
+        return attrs
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(
+        help_text=_("访问令牌：请求时放在请求头 Authorization: Token <令牌> 中")
+    )
+
+
+@extend_schema(
+    tags=[_("认证")],
+    summary=_("获取访问令牌"),
+    description=_(
+        "用门户用户名和密码换取访问令牌；同一用户多次获取得到同一个令牌。"
+        "连续输错密码达到上限后，该用户名在该地址上被暂时锁定，期间即使密码正确也会被拒绝。"
+    ),
+    request=TokenRequestSerializer,
+    responses={
+        200: TokenSerializer,
+        400: OpenApiResponse(description=_("用户名或密码不正确，或缺少必填项")),
+        429: OpenApiResponse(description=_("登录失败次数过多，已被暂时锁定")),
+    },
+    auth=[],
+)
+@api_view(["POST"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def token_obtain(request):
+    serializer = TokenRequestSerializer(data=request.data, context={"request": request})
+    serializer.is_valid(raise_exception=True)
+    user = serializer.validated_data["user"]
+    token, _created = Token.objects.get_or_create(user=user)
+    # A token is a login: axes clears the failure count and last_login is stamped,
+    # as for the web login form.
+    user_logged_in.send(sender=user.__class__, request=request, user=user)
+    return Response({"token": token.key})
+
+
+class MeSerializer(serializers.ModelSerializer):
+    full_name = serializers.CharField(source="get_full_name", help_text=_("姓名"))
+    role_display = serializers.CharField(source="get_role_display", help_text=_("角色名称"))
+    unit_code = serializers.CharField(
+        source="unit.code", allow_null=True, help_text=_("管辖单位编码；系统管理员为 null（全省）")
+    )
+    unit_name = serializers.CharField(
+        source="unit.name", allow_null=True, help_text=_("管辖单位名称")
+    )
+    is_read_only = serializers.BooleanField(help_text=_("只读角色（领导、审计）不能修改任何记录"))
+    can_edit_units = serializers.BooleanField(help_text=_("能否维护单位信息（书记、党员数等）"))
+
+    class Meta:
+        model = User
+        fields = [
+            "username",
+            "full_name",
+            "role",
+            "role_display",
+            "unit_code",
+            "unit_name",
+            "is_read_only",
+            "can_edit_units",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {"username": {"help_text": _("用户名")}}
+
+
+@extend_schema(
+    tags=[_("认证")],
+    summary=_("当前用户"),
+    description=_("返回调用者的用户名、角色和管辖单位，便于对接方确认令牌对应的账号和数据范围。"),
+    responses=MeSerializer,
+)
+@api_view(["GET"])
+def me(request):
+    return Response(MeSerializer(request.user).data)
+
 
 router = DefaultRouter()
 router.register("units", OrgUnitViewSet, basename="unit")
 
 api_urlpatterns = [
+    path("auth/token/", token_obtain, name="api-token"),
+    path("me/", me, name="api-me"),
     path("", include(router.urls)),
 ]

@@ -64,3 +64,28 @@ class User(AbstractUser):
     @property
     def can_import_units(self) -> bool:
         return self.is_superuser or self.role == self.Role.ADMIN
+
+    @property
+    def can_enter_reports(self) -> bool:
+        """Township staff enter their branches' months; a secretary enters their own branch's."""
+        return self.is_superuser or self.role in (
+            self.Role.ADMIN,
+            self.Role.TOWNSHIP_STAFF,
+            self.Role.SECRETARY,
+        )
+
+    @property
+    def can_review_reports(self) -> bool:
+        """Approving and returning is the township's job; a secretary never approves."""
+        return self.is_superuser or self.role in (self.Role.ADMIN, self.Role.TOWNSHIP_STAFF)
+
+    @property
+    def can_unlock_reports(self) -> bool:
+        """Unlocking an approved month takes a level above the township (county or higher)."""
+        if self.is_superuser or self.role == self.Role.ADMIN:
+            return True
+        return (
+            self.role == self.Role.LEADER
+            and self.unit is not None
+            and self.unit.level < OrgUnit.Level.TOWNSHIP
+        )

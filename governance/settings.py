@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "treebeard",
     "simple_history",
     "axes",
@@ -153,6 +155,7 @@ STORAGES = {
 
 # Uploads: spreadsheets and evidence files are read in memory up to this size.
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", str(10 * 1024 * 1024))
+EVIDENCE_MAX_BYTES = envint("EVIDENCE_MAX_BYTES", str(20 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES
 
@@ -173,7 +176,16 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Swagger UI and ReDoc from our own static files: government intranets have no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
+
+# A month's report is due on this day of the following month (the late flag).
+REPORT_DUE_DAY = envint("REPORT_DUE_DAY", "5")
+if not 1 <= REPORT_DUE_DAY <= 28:
+    raise ImproperlyConfigured("REPORT_DUE_DAY must be a day from 1 to 28")
 
 # Celery: without a broker the embedded default runs tasks in-process.
 CELERY_BROKER_URL = os.getenv("CELERY_BROKER_URL", os.getenv("REDIS_URL", ""))
@@ -185,6 +197,18 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    # The closed month is recomputed on the 1st at 02:00 Asia/Shanghai.
+    "recompute-closed-month": {
+        "task": "branches.tasks.recompute_closed_month",
+        "schedule": crontab(minute=0, hour=2, day_of_month=1),
+    },
+    # Branch-months whose recompute could not be enqueued (broker down) are picked up here.
+    "sweep-marked-reports": {
+        "task": "branches.tasks.sweep_marked_reports",
+        "schedule": envint("RECOMPUTE_SWEEP_SECONDS", "300"),
+    },
+}
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -201,3 +225,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
 }
+
+# Spreadsheet uploads (branches.spreadsheets, used by the hierarchy import): at most this
+# many data rows per file, and an .xlsx may unpack to at most this many bytes (zip bombs).
+IMPORT_MAX_ROWS = envint("IMPORT_MAX_ROWS", "200000")
+SPREADSHEET_MAX_UNPACKED_BYTES = envint("SPREADSHEET_MAX_UNPACKED_BYTES", str(256 * 1024 * 1024))

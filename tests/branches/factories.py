@@ -21,3 +21,20 @@ class OrgUnitFactory(factory.django.DjangoModelFactory):
         if parent is None:
             return model_class.objects.add_root(kwargs)
         return model_class.objects.add_child(parent, kwargs)
+
+
+def passing_value(criterion):
+    """A monthly value that meets the criterion on its own (sums pro-rate by month)."""
+    from decimal import Decimal
+
+    from branches.models import Criterion
+
+    C = Criterion.Comparator
+    if criterion.kind == Criterion.Kind.BOOLEAN:
+        return True
+    if criterion.comparator == C.LTE:
+        return Decimal(0)
+    if criterion.aggregation == Criterion.Aggregation.SUM:
+        # Year to date the threshold is pro-rated, so a twelfth a month is enough.
+        return (criterion.threshold / 12).quantize(Decimal("0.01")) + 1
+    return criterion.threshold

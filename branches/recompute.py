@@ -1,0 +1,315 @@
+"""Set-based recompute of star assessments and branch ratings.
+
+For any number of branches the work is a fixed number of queries:
+1. the rated units in scope; 2. the active criteria sets (with their criteria);
+3. every counted value of the year to date; 4. one call per metric key;
+5. the stored rows of the scope; 6. bulk upserts of the rows that changed.
+The pure engine (`branches.rating.assess`) decides each branch in between.
+Rows whose content is unchanged are not written, so a second run writes nothing.
+"""
+
+import logging
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from datetime import date
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from branches import rating
+from branches.metrics import Window, registry
+from branches.models import (
+    BranchRating,
+    CriteriaSet,
+    Criterion,
+    MonthlyReport,
+    OrgUnit,
+    Rating,
+    ReportValue,
+    StarAssessment,
+)
+
+logger = logging.getLogger(__name__)
+
+BATCH = 5000
+STAR_FIELDS = ["unit_path", "star_name", "is_met", "gaps", "inputs", "criteria_set", "computed_at"]
+RATING_FIELDS = [
+    "unit_path",
+    "area_type",
+    "level",
+    "has_star_1",
+    "has_star_2",
+    "has_star_3",
+    "has_star_4",
+    "has_star_5",
+    "veto",
+    "gap_count",
+    "criteria_set",
+    "computed_at",
+]
+
+
+@dataclass
+class RecomputeResult:
+    period: str
+    kind: str
+    branches: int = 0
+    written: int = 0
+    unchanged: int = 0
+    without_criteria: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def spec_for(criteria_set: CriteriaSet) -> rating.CriteriaSpec:
+    """The engine's plain view of a criteria set (its criteria must be prefetched)."""
+    return rating.CriteriaSpec(
+        star_names=tuple(criteria_set.star_names),
+        capstone=criteria_set.capstone,
+        criteria=tuple(
+            rating.CriterionSpec(
+                code=c.code,
+                star=c.star,
+                title=c.title,
+                kind=rating.ValueKind(c.kind),
+                comparator=rating.Comparator(c.comparator),
+                aggregation=rating.Aggregation(c.aggregation),
+                unit=c.unit,
+                threshold=True if c.comparator == Criterion.Comparator.IS_YES else c.threshold,
+                min_months=c.min_months,
+                veto_scope=rating.VetoScope(c.veto_scope),
+                source=rating.Source(c.source),
+                metric_key=c.metric_key,
+                order=c.order,
+            )
+            for c in criteria_set.criteria.all()
+        ),
+    )
+
+
+def _lock_period(period: date, kind: str) -> None:
+    """Two recomputes of the same period never run at once (PostgreSQL advisory lock).
+
+    The lock belongs to the transaction, so it cannot outlive a crashed holder.
+    SQLite serialises writers by itself.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"ratings:{kind}:{period}"]
+            )
+
+
+@transaction.atomic
+def ratings_recompute(
+    *,
+    period: date,
+    kind: str = Rating.MONTHLY,
+    unit_ids: list[int] | None = None,
+    under: OrgUnit | None = None,
+) -> RecomputeResult:
+    """Recompute the monthly (year to date) or annual rating of the branches in scope.
+
+    Monthly progress counts submitted and approved reports; the annual rating counts
+    approved reports only. `period` is the month's first day (annual: any day of the year).
+    """
+    annual = kind == Rating.ANNUAL
+    period = date(period.year, 1, 1) if annual else period.replace(day=1)
+    month = 12 if annual else period.month
+    result = RecomputeResult(period=period.isoformat(), kind=str(kind))
+    _lock_period(period, kind)
+
+    units = OrgUnit.objects.rated()
+    if unit_ids is not None:
+        units = units.filter(pk__in=unit_ids)
+    if under is not None:
+        units = units.filter(path__startswith=under.path)
+    units = list(units.values_list("pk", "path", "area_type"))
+    result.branches = len(units)
+    if not units:
+        return result
+
+    sets = {
+        s.area_type: s
+        for s in CriteriaSet.objects.filter(year=period.year, is_active=True).prefetch_related(
+            "criteria"
+        )
+    }
+    specs = {area_type: spec_for(s) for area_type, s in sets.items()}
+    CriteriaSet.objects.filter(pk__in=[s.pk for s in sets.values()], locked_at__isnull=True).update(
+        locked_at=timezone.now()
+    )
+
+    window = Window(year=period.year, first_month=1, last_month=month)
+    values = _read_values(window, annual=annual, unit_ids=unit_ids, under=under)
+    metrics = _read_metrics(specs, window, units)
+
+    computed_at = timezone.now()
+    stars, ratings = [], []
+    for unit_id, path, area_type in units:
+        spec = specs.get(area_type)
+        if spec is None:
+            result.without_criteria += 1
+            continue
+        assessment = rating.assess(
+            spec,
+            month=None if annual else month,
+            values=values.get(unit_id, {}),
+            metrics=metrics.get(unit_id, {}),
+        )
+        criteria_set = sets[area_type]
+        for star in assessment.stars:
+            stars.append(
+                StarAssessment(
+                    unit_id=unit_id,
+                    unit_path=path,
+                    period=period,
+                    kind=kind,
+                    star=star.star,
+                    star_name=star.name,
+                    is_met=star.met,
+                    gaps=star.gaps,
+                    inputs=star.inputs,
+                    criteria_set=criteria_set,
+                    computed_at=computed_at,
+                )
+            )
+        held = set(assessment.stars_held)
+        ratings.append(
+            BranchRating(
+                unit_id=unit_id,
+                unit_path=path,
+                area_type=area_type,
+                period=period,
+                kind=kind,
+                level=assessment.level,
+                **{f"has_star_{n}": n in held for n in range(1, 6)},
+                veto=str(assessment.vetoed),
+                gap_count=sum(len(s.gaps) for s in assessment.stars),
+                criteria_set=criteria_set,
+                computed_at=computed_at,
+            )
+        )
+
+    scope = Q(period=period, kind=kind, unit_id__in=[u[0] for u in units])
+    if unit_ids is None:
+        scope = Q(period=period, kind=kind, unit_path__startswith=under.path if under else "")
+    stars = _changed(stars, StarAssessment, scope, ["unit_id", "star"], STAR_FIELDS)
+    ratings = _changed(ratings, BranchRating, scope, ["unit_id"], RATING_FIELDS)
+    StarAssessment.objects.bulk_create(
+        stars,
+        batch_size=BATCH,
+        update_conflicts=True,
+        unique_fields=["unit", "period", "kind", "star"],
+        update_fields=STAR_FIELDS,
+    )
+    BranchRating.objects.bulk_create(
+        ratings,
+        batch_size=BATCH,
+        update_conflicts=True,
+        unique_fields=["unit", "period", "kind"],
+        update_fields=RATING_FIELDS,
+    )
+    result.written = len(ratings) + len(stars)
+    result.unchanged = (result.branches - result.without_criteria) * 6 - result.written
+    return result
+
+
+def _read_values(window: Window, *, annual: bool, unit_ids, under) -> dict:
+    """{unit id: {criterion code: {month: value}}} for the counted reports of the window."""
+    statuses = [MonthlyReport.Status.APPROVED]
+    if not annual:
+        statuses.append(MonthlyReport.Status.SUBMITTED)
+    rows = ReportValue.objects.filter(
+        report__period__range=(window.start, window.end), report__status__in=statuses
+    )
+    if unit_ids is not None:
+        rows = rows.filter(report__unit_id__in=unit_ids)
+    if under is not None:
+        rows = rows.filter(report__unit__path__startswith=under.path)
+    values: dict = defaultdict(lambda: defaultdict(dict))
+    for unit_id, period, code, value_bool, value_number in rows.values_list(
+        "report__unit_id", "report__period", "criterion__code", "value_bool", "value_number"
+    ).iterator(chunk_size=20_000):
+        value = value_bool if value_bool is not None else value_number
+        if value is not None:
+            values[unit_id][code][period.month] = value
+    return values
+
+
+def _read_metrics(specs: dict, window: Window, units) -> dict:
+    """{unit id: {criterion code: metric value}}, one registry call per metric key."""
+    metrics: dict = defaultdict(dict)
+    for area_type, spec in specs.items():
+        ids = [unit_id for unit_id, _path, unit_area in units if unit_area == area_type]
+        for criterion in spec.criteria:
+            if criterion.source != rating.Source.METRIC:
+                continue
+            for unit_id, value in registry.compute(criterion.metric_key, window, ids).items():
+                metrics[unit_id][criterion.code] = value
+    return metrics
+
+
+def _changed(objs, model, scope: Q, key_fields: list[str], fields: list[str]) -> list:
+    """The objects whose stored row differs in any field but computed_at (or is missing)."""
+    compared = [f if f != "criteria_set" else "criteria_set_id" for f in fields]
+    compared.remove("computed_at")
+    stored = {
+        tuple(row[: len(key_fields)]): row[len(key_fields) :]
+        for row in model.objects.filter(scope).values_list(*key_fields, *compared)
+    }
+    return [
+        obj
+        for obj in objs
+        if stored.get(tuple(getattr(obj, f) for f in key_fields))
+        != tuple(getattr(obj, f) for f in compared)
+    ]
+
+
+def months_affected(period: date) -> list[date]:
+    """A month's values count in its own and every later year-to-date assessment so far."""
+    today = timezone.localdate()
+    last = 12 if period.year < today.year else max(period.month, today.month)
+    return [date(period.year, month, 1) for month in range(period.month, last + 1)]
+
+
+@transaction.atomic
+def branch_month_recompute(*, unit_id: int, period: date) -> RecomputeResult:
+    """Recompute one branch from a changed month on, and clear its recompute mark."""
+    MonthlyReport.objects.filter(unit_id=unit_id, period=period, needs_recompute=True).update(
+        needs_recompute=False
+    )
+    return _recompute_months(months_affected(period), unit_ids=[unit_id])
+
+
+def _recompute_months(months: list[date], *, unit_ids: list[int]) -> RecomputeResult:
+    total = RecomputeResult(period=months[0].isoformat(), kind=Rating.MONTHLY)
+    for month in months:
+        result = ratings_recompute(period=month, unit_ids=unit_ids)
+        total.branches = max(total.branches, result.branches)
+        total.written += result.written
+        total.unchanged += result.unchanged
+    return total
+
+
+@transaction.atomic
+def marked_reports_recompute() -> RecomputeResult:
+    """Claim every report marked for recompute and recompute those branch-months, by month."""
+    marked = list(
+        MonthlyReport.objects.filter(needs_recompute=True)
+        .select_for_update(skip_locked=True)
+        .values_list("pk", "unit_id", "period")
+    )
+    MonthlyReport.objects.filter(pk__in=[pk for pk, _u, _p in marked]).update(needs_recompute=False)
+    by_period = defaultdict(set)
+    for _pk, unit_id, period in marked:
+        by_period[period].add(unit_id)
+    total = RecomputeResult(period="", kind=Rating.MONTHLY)
+    for period, ids in sorted(by_period.items()):
+        result = _recompute_months(months_affected(period), unit_ids=sorted(ids))
+        total.branches += result.branches
+        total.written += result.written
+        total.unchanged += result.unchanged
+    return total

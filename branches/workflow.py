@@ -1,0 +1,371 @@
+"""Monthly scorecards: value parsing, saving with conflict detection, and the approval workflow.
+
+DRAFT/RETURNED --submit--> SUBMITTED --approve--> APPROVED (locked)
+                           SUBMITTED --return---> RETURNED (with a reason)
+APPROVED --unlock (a level above the township, with a reason)--> RETURNED
+Every transition marks the branch-month for recompute and enqueues it after commit.
+"""
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from branches.models import (
+    CriteriaSet,
+    Criterion,
+    Evidence,
+    MonthlyReport,
+    OrgUnit,
+    ReportValue,
+)
+
+logger = logging.getLogger(__name__)
+
+Status = MonthlyReport.Status
+Kind = Criterion.Kind
+
+YES_WORDS = {"是", "yes", "y", "true", "1", "有", "√", "✓", "达标"}
+NO_WORDS = {"否", "no", "n", "false", "0", "无", "×", "✗", "未达标"}
+MAX_NUMBER = Decimal("9999999999")
+
+EVIDENCE_EXTENSIONS = {".pdf", ".jpg", ".jpeg", ".png", ".doc", ".docx", ".xls", ".xlsx"}
+
+
+class ConflictError(Exception):
+    """The report changed since the user loaded it."""
+
+    def __init__(self, report):
+        self.report = report
+        who = report.history.first()
+        by = getattr(getattr(who, "history_user", None), "username", "") if who else ""
+        super().__init__(
+            _("该月报表已被他人修改（%(by)s %(at)s），您的修改未保存。请重新打开页面后再修改。")
+            % {
+                "by": by or _("其他用户"),
+                "at": timezone.localtime(report.updated_at).strftime("%Y-%m-%d %H:%M"),
+            }
+        )
+
+
+def parse_period(text: str) -> date:
+    """'2026-03' -> date(2026, 3, 1); ValidationError on anything else."""
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        return date(year, month, 1)
+    except (ValueError, TypeError):
+        raise ValidationError(
+            _("月份格式应为 YYYY-MM，例如 2026-03，收到的是“%(text)s”。") % {"text": text}
+        ) from None
+
+
+def parse_value(criterion: Criterion, raw) -> bool | Decimal | None:
+    """A user's input for a criterion as the engine's value; None for blank.
+
+    The error message names the criterion and says what is expected.
+    """
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if criterion.kind == Kind.BOOLEAN:
+        if isinstance(raw, bool):
+            return raw
+        word = str(raw).strip().lower()
+        if word in YES_WORDS:
+            return True
+        if word in NO_WORDS:
+            return False
+        raise ValidationError(
+            _("“%(title)s”应填“是”或“否”，收到的是“%(raw)s”。")
+            % {"title": criterion.title, "raw": raw}
+        )
+    if isinstance(raw, bool):
+        raise ValidationError(_("“%(title)s”应填数字。") % {"title": criterion.title})
+    try:
+        number = Decimal(str(raw).strip().replace(",", "").rstrip("%"))
+    except InvalidOperation:
+        raise ValidationError(
+            _("“%(title)s”应填数字，收到的是“%(raw)s”。") % {"title": criterion.title, "raw": raw}
+        ) from None
+    if not number.is_finite() or abs(number) > MAX_NUMBER:
+        raise ValidationError(_("“%(title)s”的数值超出范围。") % {"title": criterion.title})
+    if number < 0:
+        raise ValidationError(_("“%(title)s”不能为负数。") % {"title": criterion.title})
+    if criterion.kind == Kind.INTEGER and number != number.to_integral_value():
+        raise ValidationError(
+            _("“%(title)s”应填整数（单位：%(unit)s），收到的是“%(raw)s”。")
+            % {"title": criterion.title, "unit": criterion.unit or "-", "raw": raw}
+        )
+    if criterion.kind == Kind.PERCENTAGE and number > 100:
+        raise ValidationError(
+            _("“%(title)s”是百分比，应在 0 到 100 之间，收到的是“%(raw)s”。")
+            % {"title": criterion.title, "raw": raw}
+        )
+    if number.as_tuple().exponent < -4:
+        raise ValidationError(_("“%(title)s”最多保留4位小数。") % {"title": criterion.title})
+    return number
+
+
+@dataclass(frozen=True)
+class ValueInput:
+    value: bool | Decimal | None
+    note: str = ""
+
+
+def active_criteria_set(*, year: int, area_type: str) -> CriteriaSet:
+    try:
+        return CriteriaSet.objects.get(year=year, area_type=area_type, is_active=True)
+    except CriteriaSet.DoesNotExist:
+        raise ValidationError(
+            _("%(year)s年%(area)s尚未配置评星指标体系，请联系系统管理员。")
+            % {"year": year, "area": OrgUnit.AreaType(area_type).label}
+        ) from None
+
+
+def manual_criteria(criteria_set: CriteriaSet) -> list[Criterion]:
+    return [c for c in criteria_set.criteria.all() if c.source == Criterion.Source.MANUAL]
+
+
+@transaction.atomic
+def report_get_or_create(*, unit: OrgUnit, period: date) -> MonthlyReport:
+    """The branch-month's report, created as an empty draft on first visit."""
+    if not unit.is_rated:
+        raise ValidationError(_("只有村(社区)党组织按月填报评星数据。"))
+    if period > timezone.localdate().replace(day=1):
+        raise ValidationError(_("不能填报未来月份的数据。"))
+    report = MonthlyReport.objects.filter(unit=unit, period=period).first()
+    if report is None:
+        criteria_set = active_criteria_set(year=period.year, area_type=unit.area_type)
+        report, _created = MonthlyReport.objects.get_or_create(
+            unit=unit, period=period, defaults={"criteria_set": criteria_set}
+        )
+    return report
+
+
+def _require(allowed: bool, message: str):
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+def _claim(report: MonthlyReport, expected_version: int | None, **changes) -> None:
+    """Apply changes only if nobody saved the report since `expected_version` was read."""
+    version = report.version if expected_version is None else expected_version
+    updated = MonthlyReport.objects.filter(pk=report.pk, version=version).update(
+        version=F("version") + 1, updated_at=timezone.now(), **changes
+    )
+    if not updated:
+        report.refresh_from_db()
+        raise ConflictError(report)
+    report.refresh_from_db()
+    # The conditional UPDATE bypasses save(); record the change in the history explicitly.
+    report.save(update_fields=["updated_at"])
+
+
+@transaction.atomic
+def report_save_values(
+    *,
+    report: MonthlyReport,
+    user,
+    values: dict[str, ValueInput],
+    expected_version: int | None,
+) -> MonthlyReport:
+    """Save a draft's values by criterion code. Only the codes given are touched."""
+    _require(user.can_enter_reports, _("您的角色不能填报月度数据。"))
+    if report.status not in (Status.DRAFT, Status.RETURNED):
+        raise ValidationError(
+            _("该月报表状态为“%(status)s”，不能修改。") % {"status": report.get_status_display()}
+        )
+    _claim(report, expected_version)
+    criteria = {c.code: c for c in manual_criteria(report.criteria_set)}
+    unknown = sorted(set(values) - set(criteria))
+    if unknown:
+        raise ValidationError(_("未知指标编码：%(codes)s") % {"codes": "、".join(unknown)})
+    existing = {v.criterion.code: v for v in report.values.select_related("criterion")}
+    for code, given in values.items():
+        criterion = criteria[code]
+        row = existing.get(code) or ReportValue(report=report, criterion=criterion)
+        new_bool = given.value if isinstance(given.value, bool) else None
+        new_number = None if isinstance(given.value, bool) else given.value
+        unchanged = (row.value_bool, row.value_number, row.note) == (
+            new_bool,
+            new_number,
+            given.note,
+        )
+        if row.pk and unchanged:
+            continue
+        row.value_bool, row.value_number, row.note = new_bool, new_number, given.note
+        row.save()
+    return report
+
+
+def missing_for_submit(report: MonthlyReport) -> list[str]:
+    """What stops the report from being submitted, in plain Chinese."""
+    values = {v.criterion_id: v for v in report.values.all()}
+    evidence_counts = {
+        value_id: n
+        for value_id, n in Evidence.objects.filter(value__report=report)
+        .values_list("value_id")
+        .annotate(n=Count("id"))
+    }
+    problems = []
+    for criterion in manual_criteria(report.criteria_set):
+        value = values.get(criterion.id)
+        if value is None or value.value is None:
+            problems.append(_("未填报：%(title)s") % {"title": criterion.title})
+        elif (
+            criterion.evidence_required
+            and _is_positive(value.value)
+            and not evidence_counts.get(value.id)
+        ):
+            problems.append(_("缺少佐证材料：%(title)s") % {"title": criterion.title})
+    return problems
+
+
+def _is_positive(value) -> bool:
+    return value is True or (not isinstance(value, bool) and value > 0)
+
+
+@transaction.atomic
+def report_submit(*, report: MonthlyReport, user, expected_version: int | None) -> MonthlyReport:
+    _require(user.can_enter_reports, _("您的角色不能提交月度数据。"))
+    if report.status not in (Status.DRAFT, Status.RETURNED):
+        raise ValidationError(
+            _("只有草稿或已退回的报表可以提交，当前状态为“%(status)s”。")
+            % {"status": report.get_status_display()}
+        )
+    problems = missing_for_submit(report)
+    if problems:
+        raise ValidationError(problems)
+    _claim(
+        report,
+        expected_version,
+        status=Status.SUBMITTED,
+        submitted_at=timezone.now(),
+        submitted_by=user,
+        return_reason="",
+        needs_recompute=True,
+    )
+    _recompute_after_commit(report)
+    return report
+
+
+@transaction.atomic
+def report_approve(*, report: MonthlyReport, user, expected_version: int | None) -> MonthlyReport:
+    _require(user.can_review_reports, _("只有乡镇(街道)工作人员可以审核月度数据。"))
+    if report.status != Status.SUBMITTED:
+        raise ValidationError(
+            _("只有已提交的报表可以审核通过，当前状态为“%(status)s”。")
+            % {"status": report.get_status_display()}
+        )
+    _claim(
+        report,
+        expected_version,
+        status=Status.APPROVED,
+        reviewed_at=timezone.now(),
+        reviewed_by=user,
+        needs_recompute=True,
+    )
+    _recompute_after_commit(report)
+    return report
+
+
+@transaction.atomic
+def report_return(
+    *, report: MonthlyReport, user, reason: str, expected_version: int | None
+) -> MonthlyReport:
+    _require(user.can_review_reports, _("只有乡镇(街道)工作人员可以退回月度数据。"))
+    if report.status != Status.SUBMITTED:
+        raise ValidationError(
+            _("只有已提交的报表可以退回，当前状态为“%(status)s”。")
+            % {"status": report.get_status_display()}
+        )
+    if not reason.strip():
+        raise ValidationError(_("请填写退回原因，告诉填报人需要修改什么。"))
+    _claim(
+        report,
+        expected_version,
+        status=Status.RETURNED,
+        return_reason=reason.strip(),
+        reviewed_at=timezone.now(),
+        reviewed_by=user,
+        needs_recompute=True,
+    )
+    _recompute_after_commit(report)
+    return report
+
+
+@transaction.atomic
+def report_unlock(
+    *, report: MonthlyReport, user, reason: str, expected_version: int | None
+) -> MonthlyReport:
+    _require(user.can_unlock_reports, _("只有县级及以上可以解锁已审核的报表。"))
+    if report.status != Status.APPROVED:
+        raise ValidationError(_("只有已审核的报表需要解锁。"))
+    if not reason.strip():
+        raise ValidationError(_("请填写解锁原因，解锁将记入变更记录。"))
+    _claim(
+        report,
+        expected_version,
+        status=Status.RETURNED,
+        unlock_reason=reason.strip(),
+        return_reason=_("已由上级解锁：%(reason)s") % {"reason": reason.strip()},
+        needs_recompute=True,
+    )
+    _recompute_after_commit(report)
+    return report
+
+
+@transaction.atomic
+def evidence_add(*, report: MonthlyReport, user, criterion_code: str, upload) -> Evidence:
+    """Attach an evidence file to a draft's value (created empty if not yet entered)."""
+    _require(user.can_enter_reports, _("您的角色不能上传佐证材料。"))
+    if report.status not in (Status.DRAFT, Status.RETURNED):
+        raise ValidationError(_("报表已提交或已审核，不能再上传佐证材料。"))
+    extension = os.path.splitext(upload.name)[1].lower()
+    if extension not in EVIDENCE_EXTENSIONS:
+        raise ValidationError(
+            _("佐证材料只接受 %(types)s 文件。")
+            % {"types": "、".join(sorted(e.lstrip(".") for e in EVIDENCE_EXTENSIONS))}
+        )
+    if upload.size > settings.EVIDENCE_MAX_BYTES:
+        raise ValidationError(
+            _("文件过大（%(size).1f MB），单个佐证材料不能超过 %(max).0f MB。")
+            % {"size": upload.size / 2**20, "max": settings.EVIDENCE_MAX_BYTES / 2**20}
+        )
+    criterion = next(
+        (c for c in manual_criteria(report.criteria_set) if c.code == criterion_code), None
+    )
+    if criterion is None:
+        raise ValidationError(_("未知指标编码：%(codes)s") % {"codes": criterion_code})
+    value, _created = ReportValue.objects.get_or_create(report=report, criterion=criterion)
+    return Evidence.objects.create(
+        value=value,
+        file=upload,
+        original_name=os.path.basename(upload.name)[:200],
+        size=upload.size,
+        uploaded_by=user,
+    )
+
+
+def _recompute_after_commit(report: MonthlyReport) -> None:
+    unit_id, period = report.unit_id, report.period
+    transaction.on_commit(lambda: enqueue_recompute(unit_id=unit_id, period=period))
+
+
+def enqueue_recompute(*, unit_id: int, period: date) -> None:
+    """Send the recompute to the worker; if the broker is down the mark stays for the sweep."""
+    from branches.tasks import recompute_branch_month
+
+    try:
+        recompute_branch_month.delay(unit_id, period.isoformat())
+    except Exception:
+        logger.exception(
+            "could not enqueue recompute of unit %s %s; the sweep will pick it up", unit_id, period
+        )
