@@ -1,0 +1,252 @@
+import threading
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
+
+from branches import recompute
+from branches.criteria import criteria_defaults_load
+from branches.metrics import Window, registry
+from branches.models import BranchRating, MonthlyReport, OrgUnit, ReportValue, StarAssessment
+from branches.workflow import manual_criteria
+from tests.branches.factories import OrgUnitFactory, passing_value
+
+Status = MonthlyReport.Status
+MARCH = date(2026, 3, 1)
+
+
+@pytest.fixture(autouse=True)
+def _frozen():
+    with time_machine.travel("2026-04-03 10:00 +0800", tick=False):
+        yield
+
+
+@pytest.fixture
+def criteria(db):
+    return {s.area_type: s for s in criteria_defaults_load(year=2026)}
+
+
+def put_reports(unit, criteria, months, status=Status.SUBMITTED, **overrides):
+    """Reports with every manual value passing (or overridden), written directly."""
+    criteria_set = criteria[unit.area_type]
+    for month in months:
+        report = MonthlyReport.objects.create(
+            unit=unit, period=date(2026, month, 1), criteria_set=criteria_set, status=status
+        )
+        for criterion in manual_criteria(criteria_set):
+            value = overrides.get(criterion.code, passing_value(criterion))
+            ReportValue.objects.create(
+                report=report,
+                criterion=criterion,
+                value_bool=value if isinstance(value, bool) else None,
+                value_number=None if isinstance(value, bool) else value,
+            )
+
+
+def villages(parent, n):
+    return [
+        OrgUnitFactory(parent=parent, level=OrgUnit.Level.VILLAGE, area_type="RURAL")
+        for _ in range(n)
+    ]
+
+
+def test_a_branch_meeting_every_criterion_holds_five_stars(tree, criteria):
+    put_reports(tree.village_a2, criteria, [1, 2, 3])
+    put_reports(tree.village_a1, criteria, [1, 2, 3])
+    recompute.ratings_recompute(period=MARCH)
+    ratings = BranchRating.objects.filter(period=MARCH, kind="MONTHLY")
+    assert {r.unit_id: r.level for r in ratings} == {
+        tree.village_a1.pk: 5,
+        tree.village_a2.pk: 5,
+        tree.village_b1.pk: 0,
+        tree.village_other.pk: 0,
+    }
+    assert StarAssessment.objects.filter(period=MARCH).count() == 4 * 5
+
+
+def test_each_failure_is_explained_with_the_star_and_the_rule(tree, criteria):
+    put_reports(tree.village_a2, criteria, [1, 2, 3], **{"EC-02": Decimal(85)})
+    recompute.ratings_recompute(period=MARCH, unit_ids=[tree.village_a2.pk])
+    eco = StarAssessment.objects.get(unit=tree.village_a2, period=MARCH, star=3)
+    assert not eco.is_met
+    assert eco.gaps == ["生态宜居星：卫生厕所普及率 85% < 90%"]
+    assert eco.inputs["EC-02"] == "85"
+    rating = BranchRating.objects.get(unit=tree.village_a2, period=MARCH)
+    assert (rating.level, rating.has_star_3, rating.has_star_1) == (3, False, False)
+
+
+def test_a_veto_removes_every_star(tree, criteria):
+    put_reports(tree.village_a2, criteria, [1, 2, 3])
+    ReportValue.objects.filter(
+        report__unit=tree.village_a2, report__period=MARCH, criterion__code="VT-02"
+    ).update(value_number=1)
+    recompute.ratings_recompute(period=MARCH)
+    rating = BranchRating.objects.get(unit=tree.village_a2, period=MARCH)
+    assert (rating.level, rating.veto) == (0, "ALL")
+
+
+def test_monthly_counts_submitted_reports_and_annual_only_approved_ones(tree, criteria):
+    put_reports(tree.village_a2, criteria, range(1, 13), status=Status.SUBMITTED)
+    put_reports(tree.village_a1, criteria, range(1, 13), status=Status.APPROVED)
+    recompute.ratings_recompute(period=date(2026, 12, 1))
+    recompute.ratings_recompute(period=date(2026, 1, 1), kind="ANNUAL")
+    monthly = dict(BranchRating.objects.filter(kind="MONTHLY").values_list("unit_id", "level"))
+    annual = dict(BranchRating.objects.filter(kind="ANNUAL").values_list("unit_id", "level"))
+    assert monthly[tree.village_a2.pk] == monthly[tree.village_a1.pk] == 5
+    assert (annual[tree.village_a1.pk], annual[tree.village_a2.pk]) == (5, 0)
+
+
+def test_drafts_are_ignored(tree, criteria):
+    put_reports(tree.village_a2, criteria, [1, 2, 3], status=Status.DRAFT)
+    recompute.ratings_recompute(period=MARCH)
+    assert BranchRating.objects.get(unit=tree.village_a2, period=MARCH).level == 0
+
+
+def test_recomputing_twice_changes_nothing(tree, criteria):
+    put_reports(tree.village_a2, criteria, [1, 2, 3], **{"IN-01": Decimal(0)})
+    first = recompute.ratings_recompute(period=MARCH)
+    rows = list(StarAssessment.objects.order_by("pk").values()) + list(
+        BranchRating.objects.order_by("pk").values()
+    )
+    second = recompute.ratings_recompute(period=MARCH)
+    assert first.written == 4 * 6
+    assert (second.written, second.unchanged) == (0, 4 * 6)
+    assert rows == list(StarAssessment.objects.order_by("pk").values()) + list(
+        BranchRating.objects.order_by("pk").values()
+    )
+
+
+def test_a_changed_value_rewrites_only_that_branch(tree, criteria):
+    put_reports(tree.village_a2, criteria, [1, 2, 3])
+    recompute.ratings_recompute(period=MARCH)
+    ReportValue.objects.filter(
+        report__unit=tree.village_a2, report__period=MARCH, criterion__code="EC-02"
+    ).update(value_number=50)
+    result = recompute.ratings_recompute(period=MARCH)
+    # The rating row and the two stars that changed: 生态宜居星 and the capstone.
+    assert result.written == 3
+
+
+def test_the_query_count_does_not_grow_with_the_number_of_branches(tree, criteria):
+    put_reports(tree.village_a2, criteria, [1, 2, 3])
+    with CaptureQueriesContext(connection) as few:
+        recompute.ratings_recompute(period=MARCH)
+    for village in villages(tree.township_b, 12):
+        put_reports(village, criteria, [1, 2, 3])
+    with CaptureQueriesContext(connection) as many:
+        recompute.ratings_recompute(period=MARCH)
+    assert BranchRating.objects.filter(period=MARCH).count() == 4 + 12
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_one_branch_recompute_covers_the_later_months_of_the_year(tree, criteria):
+    put_reports(tree.village_a2, criteria, [1, 2, 3])
+    recompute.branch_month_recompute(unit_id=tree.village_a2.pk, period=date(2026, 2, 1))
+    periods = set(
+        BranchRating.objects.filter(unit=tree.village_a2).values_list("period", flat=True)
+    )
+    assert periods == {date(2026, 2, 1), MARCH, date(2026, 4, 1)}
+
+
+def test_recompute_under_a_unit_leaves_the_rest_alone(tree, criteria):
+    recompute.ratings_recompute(period=MARCH, under=tree.township_a)
+    assert set(BranchRating.objects.values_list("unit_id", flat=True)) == {
+        tree.village_a1.pk,
+        tree.village_a2.pk,
+    }
+
+
+def test_the_command_recomputes_a_period(tree, criteria, capsys):
+    call_command("recompute_ratings", "--period", "2026-03", "--under", tree.county.code)
+    assert "2026-03-01" in capsys.readouterr().out
+    assert BranchRating.objects.filter(period=MARCH).count() == 3
+
+
+def test_a_criteria_set_used_by_a_rating_is_locked(tree, criteria):
+    recompute.ratings_recompute(period=MARCH)
+    assert all(s.is_locked for s in type(criteria["RURAL"]).objects.all())
+
+
+def test_the_on_time_metric_counts_reports_submitted_by_the_due_day(tree, criteria):
+    from django.utils import timezone
+
+    put_reports(tree.village_a2, criteria, [1, 2])
+    MonthlyReport.objects.filter(period=date(2026, 1, 1)).update(
+        submitted_at=timezone.make_aware(timezone.datetime(2026, 2, 3, 9))
+    )
+    MonthlyReport.objects.filter(period=date(2026, 2, 1)).update(
+        submitted_at=timezone.make_aware(timezone.datetime(2026, 3, 20, 9))
+    )
+    values = registry.compute(
+        "branches.on_time_report_rate", Window(2026, 1, 2), [tree.village_a2.pk, tree.village_b1.pk]
+    )
+    assert values == {tree.village_a2.pk: Decimal("50.0"), tree.village_b1.pk: Decimal("0.0")}
+
+
+def test_a_metric_criterion_is_fed_by_the_registry(tree, criteria):
+    from branches.models import Criterion
+
+    rural = criteria["RURAL"]
+    Criterion.objects.create(
+        criteria_set=rural,
+        code="BR-90",
+        star=1,
+        title="月度报表按时报送率",
+        source="METRIC",
+        metric_key="branches.on_time_report_rate",
+        kind="PERCENTAGE",
+        unit="%",
+        comparator="GTE",
+        threshold=Decimal(80),
+        aggregation="METRIC",
+    )
+    recompute.ratings_recompute(period=MARCH, unit_ids=[tree.village_a2.pk])
+    star = StarAssessment.objects.get(unit=tree.village_a2, period=MARCH, star=1)
+    assert any("月度报表按时报送率 0% < 80%" in gap for gap in star.gaps)
+
+
+def test_an_unknown_metric_key_is_refused_by_the_registry():
+    with pytest.raises(KeyError):
+        registry.compute("nope.metric", Window(2026, 1, 3), [1])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_recomputes_of_the_same_period_never_run_at_once(tree, criteria):
+    if connection.vendor != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's; SQLite serialises writers itself")
+    holder_ready, release = threading.Event(), threading.Event()
+    order = []
+
+    def hold_the_lock():
+        try:
+            with transaction.atomic():
+                recompute._lock_period(MARCH, "MONTHLY")
+                holder_ready.set()
+                release.wait(10)
+                order.append("holder done")
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    holder_ready.wait(10)
+    def recompute_march():
+        try:
+            recompute.ratings_recompute(period=MARCH)
+            order.append("recompute")
+        finally:
+            connections.close_all()
+
+    waiter = threading.Thread(target=recompute_march)
+    waiter.start()
+    waiter.join(1)
+    assert waiter.is_alive(), "the second recompute must wait for the lock"
+    release.set()
+    holder.join(10)
+    waiter.join(10)
+    assert order == ["holder done", "recompute"]
