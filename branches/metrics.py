@@ -76,6 +76,9 @@ class MetricRegistry:
         except KeyError:
             raise UnknownMetric(key) from None
 
+    def __contains__(self, key: str) -> bool:
+        return key in self._metrics
+
     def keys(self) -> list[str]:
         return sorted(self._metrics)
 

@@ -251,9 +251,16 @@ class Criterion(models.Model):
         verbose_name_plural = _("评星指标")
         ordering = ["criteria_set", "star", "order", "code"]
         constraints = [
-            models.UniqueConstraint(fields=["criteria_set", "code"], name="criterion_unique_code"),
+            models.UniqueConstraint(
+                fields=["criteria_set", "code"],
+                name="criterion_unique_code",
+                violation_error_message=_("同一指标体系中指标编码不能重复。"),
+            ),
             models.CheckConstraint(
                 name="criterion_metric_key_iff_metric",
+                violation_error_message=_(
+                    "来源为“系统指标”时须填写指标键且汇总方式为“系统指标”；人工填报的指标不填指标键。"
+                ),
                 condition=(
                     models.Q(source="METRIC", aggregation="METRIC") & ~models.Q(metric_key="")
                 )
@@ -261,11 +268,15 @@ class Criterion(models.Model):
             ),
             models.CheckConstraint(
                 name="criterion_min_months_iff_at_least_n",
+                violation_error_message=_(
+                    "汇总方式为“至少N个月达标”时须填写1到12的至少达标月数，其他方式不填。"
+                ),
                 condition=models.Q(aggregation="AT_LEAST_N", min_months__gte=1, min_months__lte=12)
                 | (~models.Q(aggregation="AT_LEAST_N") & models.Q(min_months__isnull=True)),
             ),
             models.CheckConstraint(
                 name="criterion_threshold_unless_yes_no",
+                violation_error_message=_("除“为是”外的比较方式都须填写阈值。"),
                 condition=models.Q(comparator="IS_YES") | models.Q(threshold__isnull=False),
             ),
         ]

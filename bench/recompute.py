@@ -1,0 +1,173 @@
+"""Benchmark: recompute the star assessments of a whole province for one month.
+
+Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/fs_bench .venv/bin/python bench/recompute.py
+
+Migrates the database named by DATABASE_URL, seeds the province scale (~51,000 rated
+branches) unless it is already there, fills January of this year with a value for every
+manual criterion of every branch, then prints:
+- the full recompute time (cold: no stored rows; warm: nothing changed; changed: every
+  branch's values differ from the stored rows);
+- the floor: one SQL statement reading the same values and writing one row per
+  branch and star (INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO UPDATE);
+- their ratio; and the time to recompute one branch after a submit.
+Targets on a 2-core machine: full recompute <= 15 s and <= 5x the floor; one branch <= 200 ms.
+"""
+
+import os
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from branches import recompute  # noqa: E402
+from branches.criteria import criteria_defaults_load  # noqa: E402
+from branches.demo import demo_seed  # noqa: E402
+from branches.models import (  # noqa: E402
+    BranchRating,
+    MonthlyReport,
+    OrgUnit,
+    ReportValue,
+    StarAssessment,
+)
+
+YEAR = timezone.localdate().year
+JANUARY = date(YEAR, 1, 1)
+
+FILL_REPORTS = """
+INSERT INTO branches_monthlyreport
+    (unit_id, period, criteria_set_id, status, return_reason, unlock_reason, version,
+     needs_recompute, created_at, updated_at, submitted_at, reviewed_at)
+SELECT u.id, %(period)s, cs.id, 'APPROVED', '', '', 1, false, now(), now(), now(), now()
+FROM branches_orgunit u
+JOIN branches_criteriaset cs ON cs.area_type = u.area_type AND cs.year = %(year)s AND cs.is_active
+WHERE u.level = 5
+"""
+
+# Every manual criterion gets a value; most pass, a realistic share fails.
+FILL_VALUES = """
+INSERT INTO branches_reportvalue (report_id, criterion_id, value_bool, value_number, note)
+SELECT r.id, c.id,
+    CASE WHEN c.kind = 'BOOLEAN' THEN random() < 0.93 END,
+    CASE
+        WHEN c.kind = 'BOOLEAN' THEN NULL
+        WHEN c.comparator = 'LTE' THEN CASE WHEN random() < 0.01 THEN 1 ELSE 0 END
+        WHEN c.aggregation = 'SUM' THEN round((c.threshold / 12 * (0.6 + random()))::numeric, 2)
+        WHEN c.kind = 'PERCENTAGE' THEN least(100, round((c.threshold * (0.9 + random() * 0.2))::numeric, 1))
+        ELSE round((c.threshold * (0.8 + random() * 0.5))::numeric, 0)
+    END,
+    ''
+FROM branches_monthlyreport r
+JOIN branches_criterion c ON c.criteria_set_id = r.criteria_set_id AND c.source = 'MANUAL'
+WHERE r.period = %(period)s
+"""
+
+FLOOR_TABLE = """
+CREATE UNLOGGED TABLE IF NOT EXISTS bench_floor (
+    unit_id bigint, period date, kind varchar(8), star smallint, is_met boolean, inputs jsonb,
+    computed_at timestamptz, PRIMARY KEY (unit_id, period, kind, star)
+)
+"""
+
+FLOOR = """
+INSERT INTO bench_floor (unit_id, period, kind, star, is_met, inputs, computed_at)
+SELECT r.unit_id, r.period, 'MONTHLY', c.star,
+    bool_and(CASE
+        WHEN c.kind = 'BOOLEAN' THEN coalesce(v.value_bool, false)
+        WHEN c.comparator = 'GTE' THEN v.value_number >= c.threshold
+        WHEN c.comparator = 'LTE' THEN v.value_number <= c.threshold
+        ELSE v.value_number = c.threshold
+    END),
+    jsonb_object_agg(c.code, coalesce(v.value_number::text, v.value_bool::text)),
+    now()
+FROM branches_reportvalue v
+JOIN branches_monthlyreport r ON r.id = v.report_id
+JOIN branches_criterion c ON c.id = v.criterion_id
+WHERE r.period = %(period)s AND r.status IN ('SUBMITTED', 'APPROVED')
+GROUP BY r.unit_id, r.period, c.star
+ON CONFLICT (unit_id, period, kind, star) DO UPDATE
+SET is_met = EXCLUDED.is_met, inputs = EXCLUDED.inputs, computed_at = EXCLUDED.computed_at
+"""
+
+
+def timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def execute(sql, params=None):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or {})
+        return cursor.rowcount
+
+
+def prepare():
+    call_command("migrate", verbosity=0)
+    if OrgUnit.objects.rated().count() < 50_000:
+        seconds, _ = timed(demo_seed, scale="province", reset=True)
+        print(f"seeded the province in {seconds:.1f} s")
+    criteria_defaults_load(year=YEAR)
+    if not MonthlyReport.objects.filter(period=JANUARY).exists():
+        execute("SELECT setseed(0.42)")
+        seconds, reports = timed(execute, FILL_REPORTS, {"period": JANUARY, "year": YEAR})
+        values_seconds, values = timed(execute, FILL_VALUES, {"period": JANUARY})
+        print(f"filled {reports} reports and {values} values in {seconds + values_seconds:.1f} s")
+    StarAssessment.objects.filter(period=JANUARY).delete()
+    BranchRating.objects.filter(period=JANUARY).delete()
+    execute("VACUUM ANALYZE")
+
+
+def main():
+    if connection.vendor != "postgresql":
+        sys.exit("bench/recompute.py measures PostgreSQL: set DATABASE_URL=postgres://...")
+    prepare()
+    branches = OrgUnit.objects.rated().count()
+    values = ReportValue.objects.filter(report__period=JANUARY).count()
+    print(f"\n{branches} rated branches, {values} values in {JANUARY:%Y-%m}\n")
+
+    cold, result = timed(recompute.ratings_recompute, period=JANUARY)
+    print(f"full recompute, cold (no stored rows):   {cold:6.2f} s  ({result.written} rows written)")
+    warm, result = timed(recompute.ratings_recompute, period=JANUARY)
+    print(f"full recompute, warm (nothing changed):  {warm:6.2f} s  ({result.written} rows written)")
+    StarAssessment.objects.filter(period=JANUARY).update(gaps=[], inputs={})
+    BranchRating.objects.filter(period=JANUARY).update(gap_count=99)
+    changed, result = timed(recompute.ratings_recompute, period=JANUARY)
+    print(f"full recompute, every row changed:       {changed:6.2f} s  ({result.written} rows written)")
+
+    execute(FLOOR_TABLE)
+    execute("TRUNCATE bench_floor")
+    floor_cold, rows = timed(execute, FLOOR, {"period": JANUARY})
+    floor_update, _ = timed(execute, FLOOR, {"period": JANUARY})
+    print(f"floor (one INSERT ... SELECT ... GROUP BY ... ON CONFLICT), insert: {floor_cold:.2f} s"
+          f", update: {floor_update:.2f} s  ({rows} rows)")
+    print(f"ratio cold / floor insert:     {cold / floor_cold:.1f}x")
+    print(f"ratio changed / floor update:  {changed / floor_update:.1f}x")
+
+    unit_id = OrgUnit.objects.rated().order_by("path").values_list("pk", flat=True)[branches // 2]
+    one = []
+    for _ in range(20):
+        BranchRating.objects.filter(unit_id=unit_id, period=JANUARY).update(gap_count=99)
+        seconds, _ = timed(recompute.ratings_recompute, period=JANUARY, unit_ids=[unit_id])
+        one.append(seconds * 1000)
+    print(f"one branch-month after a submit: median {statistics.median(one):.1f} ms, "
+          f"max {max(one):.1f} ms (20 runs)")
+    months = recompute.months_affected(JANUARY)
+    seconds, _ = timed(recompute.branch_month_recompute, unit_id=unit_id, period=JANUARY)
+    print(f"the whole after-submit task for January ({len(months)} months to date): "
+          f"{seconds * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
