@@ -471,6 +471,9 @@ class StarAssessment(models.Model):
     criteria_set = models.ForeignKey(
         CriteriaSet, verbose_name=_("指标体系"), related_name="+", on_delete=models.PROTECT
     )
+    digest = models.CharField(
+        _("内容指纹"), max_length=16, default="", help_text=_("内容不变时重算不改写")
+    )
     computed_at = models.DateTimeField(_("计算时间"))
 
     objects = AssessmentQuerySet.as_manager()
@@ -521,6 +524,9 @@ class BranchRating(models.Model):
     gap_count = models.PositiveSmallIntegerField(_("差距数"), default=0)
     criteria_set = models.ForeignKey(
         CriteriaSet, verbose_name=_("指标体系"), related_name="+", on_delete=models.PROTECT
+    )
+    digest = models.CharField(
+        _("内容指纹"), max_length=16, default="", help_text=_("内容不变时重算不改写")
     )
     computed_at = models.DateTimeField(_("计算时间"))
 

@@ -8,10 +8,13 @@ The pure engine (`branches.rating.assess`) decides each branch in between.
 Rows whose content is unchanged are not written, so a second run writes nothing.
 """
 
+import hashlib
+import json
 import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import date
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -32,9 +35,23 @@ from branches.models import (
 
 logger = logging.getLogger(__name__)
 
-BATCH = 5000
-STAR_FIELDS = ["unit_path", "star_name", "is_met", "gaps", "inputs", "criteria_set", "computed_at"]
-RATING_FIELDS = [
+UPSERT_BATCH = 2000
+MAX_PARAMS = 30_000  # below SQLite's limit of 32,766 bound parameters per statement
+STAR_KEY = ["unit_id", "period", "kind", "star"]
+STAR_COLUMNS = [
+    *STAR_KEY,
+    "unit_path",
+    "star_name",
+    "is_met",
+    "gaps",
+    "inputs",
+    "criteria_set_id",
+    "digest",
+    "computed_at",
+]
+RATING_KEY = ["unit_id", "period", "kind"]
+RATING_COLUMNS = [
+    *RATING_KEY,
     "unit_path",
     "area_type",
     "level",
@@ -45,7 +62,8 @@ RATING_FIELDS = [
     "has_star_5",
     "veto",
     "gap_count",
-    "criteria_set",
+    "criteria_set_id",
+    "digest",
     "computed_at",
 ]
 
@@ -118,7 +136,8 @@ def ratings_recompute(
     annual = kind == Rating.ANNUAL
     period = date(period.year, 1, 1) if annual else period.replace(day=1)
     month = 12 if annual else period.month
-    result = RecomputeResult(period=period.isoformat(), kind=str(kind))
+    kind = str(kind)
+    result = RecomputeResult(period=period.isoformat(), kind=kind)
     _lock_period(period, kind)
 
     units = OrgUnit.objects.rated()
@@ -146,7 +165,8 @@ def ratings_recompute(
     values = _read_values(window, annual=annual, unit_ids=unit_ids, under=under)
     metrics = _read_metrics(specs, window, units)
 
-    computed_at = timezone.now()
+    computed_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    period_db = connection.ops.adapt_datefield_value(period)
     stars, ratings = [], []
     for unit_id, path, area_type in units:
         spec = specs.get(area_type)
@@ -156,69 +176,91 @@ def ratings_recompute(
         assessment = rating.assess(
             spec,
             month=None if annual else month,
-            values=values.get(unit_id, {}),
-            metrics=metrics.get(unit_id, {}),
+            values=values.get(unit_id, _NOTHING),
+            metrics=metrics.get(unit_id, _NOTHING),
         )
-        criteria_set = sets[area_type]
+        set_id = sets[area_type].pk
+        gap_count = 0
         for star in assessment.stars:
+            gaps, inputs = _dumps(star.gaps), _dumps(star.inputs)
+            gap_count += len(star.gaps)
+            digest = _digest(path, star.name, star.met, gaps, inputs, set_id)
             stars.append(
-                StarAssessment(
-                    unit_id=unit_id,
-                    unit_path=path,
-                    period=period,
-                    kind=kind,
-                    star=star.star,
-                    star_name=star.name,
-                    is_met=star.met,
-                    gaps=star.gaps,
-                    inputs=star.inputs,
-                    criteria_set=criteria_set,
-                    computed_at=computed_at,
-                )
-            )
-        held = set(assessment.stars_held)
+                (unit_id, period_db, kind, star.star, path, star.name, star.met, gaps, inputs,
+                 set_id, digest, computed_at)
+            )  # fmt: skip
+        held = [n in assessment.stars_held for n in range(1, 6)]
+        veto = str(assessment.vetoed)
+        digest = _digest(path, area_type, assessment.level, *held, veto, gap_count, set_id)
         ratings.append(
-            BranchRating(
-                unit_id=unit_id,
-                unit_path=path,
-                area_type=area_type,
-                period=period,
-                kind=kind,
-                level=assessment.level,
-                **{f"has_star_{n}": n in held for n in range(1, 6)},
-                veto=str(assessment.vetoed),
-                gap_count=sum(len(s.gaps) for s in assessment.stars),
-                criteria_set=criteria_set,
-                computed_at=computed_at,
-            )
-        )
+            (unit_id, period_db, kind, path, area_type, assessment.level, *held, veto, gap_count,
+             set_id, digest, computed_at)
+        )  # fmt: skip
 
-    scope = Q(period=period, kind=kind, unit_id__in=[u[0] for u in units])
-    if unit_ids is None:
-        scope = Q(period=period, kind=kind, unit_path__startswith=under.path if under else "")
-    stars = _changed(stars, StarAssessment, scope, ["unit_id", "star"], STAR_FIELDS)
-    ratings = _changed(ratings, BranchRating, scope, ["unit_id"], RATING_FIELDS)
-    StarAssessment.objects.bulk_create(
-        stars,
-        batch_size=BATCH,
-        update_conflicts=True,
-        unique_fields=["unit", "period", "kind", "star"],
-        update_fields=STAR_FIELDS,
-    )
-    BranchRating.objects.bulk_create(
-        ratings,
-        batch_size=BATCH,
-        update_conflicts=True,
-        unique_fields=["unit", "period", "kind"],
-        update_fields=RATING_FIELDS,
-    )
+    scope = Q(period=period, kind=kind)
+    if unit_ids is not None:
+        scope &= Q(unit_id__in=[u[0] for u in units])
+    elif under is not None:
+        scope &= Q(unit_path__startswith=under.path)
+    stars = _changed(stars, StarAssessment.objects.filter(scope), ("unit_id", "star"), (0, 3))
+    ratings = _changed(ratings, BranchRating.objects.filter(scope), ("unit_id",), (0,))
+    _upsert(StarAssessment, STAR_COLUMNS, STAR_KEY, stars)
+    _upsert(BranchRating, RATING_COLUMNS, RATING_KEY, ratings)
     result.written = len(ratings) + len(stars)
     result.unchanged = (result.branches - result.without_criteria) * 6 - result.written
     return result
 
 
+_NOTHING: dict = {}
+
+
+def _dumps(data) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _digest(*parts) -> str:
+    """A short fingerprint of a row's content: unchanged rows are not written again."""
+    return hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()
+
+
+def _changed(rows: list[tuple], stored, key_fields: tuple, key_positions: tuple) -> list[tuple]:
+    """The rows whose stored digest differs (or that are not stored yet). Digest is rows[-2]."""
+    digests = {
+        tuple(row[:-1]): row[-1] for row in stored.values_list(*key_fields, "digest").iterator()
+    }
+    return [row for row in rows if digests.get(tuple(row[i] for i in key_positions)) != row[-2]]
+
+
+def _upsert(model, columns: list[str], key: list[str], rows: list[tuple]) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE in multi-row batches (PostgreSQL and SQLite alike).
+
+    Plain tuples, not model instances: at province scale (300,000 rows) building and
+    preparing model objects would cost more than the database work.
+    """
+    if not rows:
+        return
+    table = model._meta.db_table
+    quote = connection.ops.quote_name
+    updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c not in key)
+    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    batch = min(UPSERT_BATCH, MAX_PARAMS // len(columns))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            cursor.execute(
+                f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "
+                f"VALUES {', '.join([row_sql] * len(chunk))} "
+                f"ON CONFLICT ({', '.join(quote(c) for c in key)}) DO UPDATE SET {updates}",
+                [value for row in chunk for value in row],
+            )
+
+
 def _read_values(window: Window, *, annual: bool, unit_ids, under) -> dict:
-    """{unit id: {criterion code: {month: value}}} for the counted reports of the window."""
+    """{unit id: {criterion code: {month: value}}} for the counted reports of the window.
+
+    The ORM builds the query; rows are read from the cursor directly, because at
+    province scale (a million values) Django's per-row conversion dominates.
+    """
     statuses = [MonthlyReport.Status.APPROVED]
     if not annual:
         statuses.append(MonthlyReport.Status.SUBMITTED)
@@ -229,13 +271,26 @@ def _read_values(window: Window, *, annual: bool, unit_ids, under) -> dict:
         rows = rows.filter(report__unit_id__in=unit_ids)
     if under is not None:
         rows = rows.filter(report__unit__path__startswith=under.path)
-    values: dict = defaultdict(lambda: defaultdict(dict))
-    for unit_id, period, code, value_bool, value_number in rows.values_list(
+    sql, params = rows.values_list(
         "report__unit_id", "report__period", "criterion__code", "value_bool", "value_number"
-    ).iterator(chunk_size=20_000):
-        value = value_bool if value_bool is not None else value_number
-        if value is not None:
-            values[unit_id][code][period.month] = value
+    ).query.sql_with_params()
+    values: dict = defaultdict(lambda: defaultdict(dict))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(20_000):
+            for unit_id, period, code, value_bool, value_number in chunk:
+                if value_bool is not None:
+                    value = bool(value_bool)
+                elif value_number is not None:
+                    value = (
+                        value_number
+                        if isinstance(value_number, Decimal)
+                        else Decimal(str(value_number))
+                    )
+                else:
+                    continue
+                month = period.month if isinstance(period, date) else int(period[5:7])
+                values[unit_id][code][month] = value
     return values
 
 
@@ -250,22 +305,6 @@ def _read_metrics(specs: dict, window: Window, units) -> dict:
             for unit_id, value in registry.compute(criterion.metric_key, window, ids).items():
                 metrics[unit_id][criterion.code] = value
     return metrics
-
-
-def _changed(objs, model, scope: Q, key_fields: list[str], fields: list[str]) -> list:
-    """The objects whose stored row differs in any field but computed_at (or is missing)."""
-    compared = [f if f != "criteria_set" else "criteria_set_id" for f in fields]
-    compared.remove("computed_at")
-    stored = {
-        tuple(row[: len(key_fields)]): row[len(key_fields) :]
-        for row in model.objects.filter(scope).values_list(*key_fields, *compared)
-    }
-    return [
-        obj
-        for obj in objs
-        if stored.get(tuple(getattr(obj, f) for f in key_fields))
-        != tuple(getattr(obj, f) for f in compared)
-    ]
 
 
 def months_affected(period: date) -> list[date]:
