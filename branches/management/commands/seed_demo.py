@@ -1,0 +1,86 @@
+"""Seed the demo hierarchy and one login per role: `manage.py seed_demo --scale town`.
+
+Every demo account's password is branches.demo.DEMO_PASSWORD (printed at the end).
+"""
+
+import time
+import unicodedata
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from branches.demo import DEFAULT_SEED, HierarchyNotEmptyError, Scale, demo_seed
+from branches.models import OrgUnit
+
+
+class Command(BaseCommand):
+    help = _(
+        "生成演示数据：河南省的组织层级（town 一个街道，county 一个县，"
+        "province 全省约 5.1 万个村(社区)）和每种角色一个演示账号。"
+        "同一个 --seed 总是生成同样的数据。"
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--scale", required=True, choices=Scale.values, help=_("数据规模"))
+        parser.add_argument(
+            "--seed", type=int, default=DEFAULT_SEED, help=_("随机种子（默认 %(default)s）")
+        )
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help=_("先删除现有的全部组织单位、其历史记录以及在其中工作的账号"),
+        )
+
+    def handle(self, *args, scale, seed, reset, **options):
+        started = time.perf_counter()
+        try:
+            result = demo_seed(scale=scale, seed=seed, reset=reset)
+        except HierarchyNotEmptyError as exc:
+            raise CommandError(
+                _("%(error)s要删除现有单位（及其历史记录和账号）后重新生成，请加 --reset。")
+                % {"error": exc}
+            ) from None
+        seconds = time.perf_counter() - started
+
+        self.stdout.write(
+            _("已生成演示数据（规模 %(scale)s，种子 %(seed)d，用时 %(seconds).1f 秒）：")
+            % {"scale": Scale(scale).label, "seed": seed, "seconds": seconds}
+        )
+        for level, count in result.unit_counts.items():
+            line = f"  {OrgUnit.Level(level).label}: {count}"
+            if level == OrgUnit.Level.VILLAGE:
+                line += (
+                    "（"
+                    + "，".join(
+                        f"{OrgUnit.AreaType(area).label} {result.rated_counts.get(area, 0)}"
+                        for area in OrgUnit.AreaType.values
+                    )
+                    + "）"
+                )
+            self.stdout.write(line)
+
+        self.stdout.write("")
+        self.stdout.write(_("演示账号（密码都是 %(password)s）：") % {"password": result.password})
+        rows = [(_("用户名"), _("密码"), _("角色"), _("单位"))]
+        rows += [
+            (
+                user.username,
+                result.password,
+                user.get_role_display(),
+                str(user.unit) if user.unit else _("全部（不限单位）"),
+            )
+            for user in result.users
+        ]
+        widths = [max(_width(row[i]) for row in rows) for i in range(3)]
+        for row in rows:
+            cells = [_pad(text, width) for text, width in zip(row, widths, strict=False)]
+            self.stdout.write("  " + "  ".join([*cells, row[3]]))
+
+
+def _width(text: str) -> int:
+    """Terminal columns: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text))
+
+
+def _pad(text: str, width: int) -> str:
+    return f"{text}{' ' * (width - _width(text))}"
