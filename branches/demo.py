@@ -27,7 +27,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history
 
-from branches.models import OrgUnit
+from branches.models import (
+    BranchRating,
+    Evidence,
+    MonthlyReport,
+    OrgUnit,
+    ReportValue,
+    StarAssessment,
+)
 
 L = OrgUnit.Level
 A = OrgUnit.AreaType
@@ -582,14 +589,26 @@ def _hierarchy_write(units: list[UnitPlan], *, record_history: bool) -> None:
 
 @transaction.atomic
 def demo_reset() -> None:
-    """Delete the whole hierarchy, its history, and every account that works inside it."""
+    """Delete the whole hierarchy, its scorecards and ratings, their history, and every
+    account that works inside it."""
+    # Plain DELETEs: the ORM would load every row and write a deletion history row for each
+    # (minutes at province scale); the demo's history starts over with the demo.
+    scorecards = [Evidence, ReportValue, MonthlyReport, StarAssessment, BranchRating]
+    with connection.cursor() as cursor:
+        for model in scorecards:
+            for table in _tables(model):
+                cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
     User = get_user_model()
     User.objects.filter(Q(unit__isnull=False) | Q(username__in=DEMO_USERNAMES)).delete()
-    # Plain DELETEs: the ORM would load every unit and write a deletion history row for each
-    # (minutes at province scale); the demo's history starts over with the demo.
     with connection.cursor() as cursor:
-        for model in (OrgUnit.history.model, OrgUnit):
-            cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
+        for table in _tables(OrgUnit)[::-1]:
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
+
+
+def _tables(model) -> list[str]:
+    """The model's table and, after it, its history table if it keeps one."""
+    history = getattr(model, "history", None)
+    return [model._meta.db_table] + ([history.model._meta.db_table] if history else [])
 
 
 @transaction.atomic

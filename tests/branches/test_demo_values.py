@@ -12,7 +12,7 @@ TODAY = date(2026, 11, 22)
 
 @pytest.fixture
 def county(tree):
-    for n in range(120):
+    for n in range(60):
         OrgUnitFactory(
             parent=tree.township_a if n % 2 else tree.township_b,
             level=OrgUnit.Level.VILLAGE,

@@ -7,9 +7,12 @@ import time
 import unicodedata
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from branches.criteria import criteria_defaults_load
 from branches.demo import DEFAULT_SEED, HierarchyNotEmptyError, Scale, demo_seed
+from branches.demo_values import demo_values_seed
 from branches.models import OrgUnit
 
 
@@ -26,12 +29,17 @@ class Command(BaseCommand):
             "--seed", type=int, default=DEFAULT_SEED, help=_("随机种子（默认 %(default)s）")
         )
         parser.add_argument(
+            "--no-values",
+            action="store_true",
+            help=_("不生成月度填报数据和星级（province 规模默认不生成）"),
+        )
+        parser.add_argument(
             "--reset",
             action="store_true",
             help=_("先删除现有的全部组织单位、其历史记录以及在其中工作的账号"),
         )
 
-    def handle(self, *args, scale, seed, reset, **options):
+    def handle(self, *args, scale, seed, reset, no_values, **options):
         started = time.perf_counter()
         try:
             result = demo_seed(scale=scale, seed=seed, reset=reset)
@@ -59,6 +67,7 @@ class Command(BaseCommand):
                 )
             self.stdout.write(line)
 
+        self._values(scale=scale, seed=seed, skip=no_values)
         self.stdout.write("")
         self.stdout.write(_("演示账号（密码都是 %(password)s）：") % {"password": result.password})
         rows = [(_("用户名"), _("密码"), _("角色"), _("单位"))]
@@ -75,6 +84,27 @@ class Command(BaseCommand):
         for row in rows:
             cells = [_pad(text, width) for text, width in zip(row, widths, strict=False)]
             self.stdout.write("  " + "  ".join([*cells, row[3]]))
+
+    def _values(self, *, scale: str, seed: int, skip: bool) -> None:
+        criteria_defaults_load(year=timezone.localdate().year)
+        if skip or scale == Scale.PROVINCE:
+            self.stdout.write(_("已载入本年度示例评星指标；未生成月度填报数据。"))
+            return
+        started = time.perf_counter()
+        result = demo_values_seed(seed=seed)
+        self.stdout.write(
+            _(
+                "已生成 %(first)s 至 %(last)s 的月度填报 %(reports)d 份、指标值 %(values)d 个，"
+                "并计算了星级（用时 %(seconds).1f 秒）。"
+            )
+            % {
+                "first": f"{result.months[0]:%Y-%m}",
+                "last": f"{result.months[-1]:%Y-%m}",
+                "reports": result.reports,
+                "values": result.values,
+                "seconds": time.perf_counter() - started,
+            }
+        )
 
 
 def _width(text: str) -> int:
