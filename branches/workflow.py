@@ -133,19 +133,33 @@ def manual_criteria(criteria_set: CriteriaSet) -> list[Criterion]:
     return [c for c in criteria_set.criteria.all() if c.source == Criterion.Source.MANUAL]
 
 
-@transaction.atomic
-def report_get_or_create(*, unit: OrgUnit, period: date) -> MonthlyReport:
-    """The branch-month's report, created as an empty draft on first visit."""
+def _check_reportable(unit: OrgUnit, period: date) -> None:
     if not unit.is_rated:
         raise ValidationError(_("只有村(社区)党组织按月填报评星数据。"))
     if period > timezone.localdate().replace(day=1):
         raise ValidationError(_("不能填报未来月份的数据。"))
+
+
+@transaction.atomic
+def report_get_or_create(*, unit: OrgUnit, period: date) -> MonthlyReport:
+    """The branch-month's report, created as an empty draft on first visit."""
+    _check_reportable(unit, period)
     report = MonthlyReport.objects.filter(unit=unit, period=period).first()
     if report is None:
         criteria_set = active_criteria_set(year=period.year, area_type=unit.area_type)
         report, _created = MonthlyReport.objects.get_or_create(
             unit=unit, period=period, defaults={"criteria_set": criteria_set}
         )
+    return report
+
+
+def report_or_blank(*, unit: OrgUnit, period: date) -> MonthlyReport:
+    """The branch-month's report, or an unsaved empty draft: readers must not create rows."""
+    _check_reportable(unit, period)
+    report = MonthlyReport.objects.filter(unit=unit, period=period).first()
+    if report is None:
+        criteria_set = active_criteria_set(year=period.year, area_type=unit.area_type)
+        report = MonthlyReport(unit=unit, period=period, criteria_set=criteria_set)
     return report
 
 
@@ -322,12 +336,8 @@ def report_unlock(
     return report
 
 
-@transaction.atomic
-def evidence_add(*, report: MonthlyReport, user, criterion_code: str, upload) -> Evidence:
-    """Attach an evidence file to a draft's value (created empty if not yet entered)."""
-    _require(user.can_enter_reports, _("您的角色不能上传佐证材料。"))
-    if report.status not in (Status.DRAFT, Status.RETURNED):
-        raise ValidationError(_("报表已提交或已审核，不能再上传佐证材料。"))
+def evidence_check(upload) -> None:
+    """An evidence file's type and size; forms call it to show the error beside the field."""
     extension = os.path.splitext(upload.name)[1].lower()
     if extension not in EVIDENCE_EXTENSIONS:
         raise ValidationError(
@@ -339,6 +349,15 @@ def evidence_add(*, report: MonthlyReport, user, criterion_code: str, upload) ->
             _("文件过大（%(size).1f MB），单个佐证材料不能超过 %(max).0f MB。")
             % {"size": upload.size / 2**20, "max": settings.EVIDENCE_MAX_BYTES / 2**20}
         )
+
+
+@transaction.atomic
+def evidence_add(*, report: MonthlyReport, user, criterion_code: str, upload) -> Evidence:
+    """Attach an evidence file to a draft's value (created empty if not yet entered)."""
+    _require(user.can_enter_reports, _("您的角色不能上传佐证材料。"))
+    if report.status not in (Status.DRAFT, Status.RETURNED):
+        raise ValidationError(_("报表已提交或已审核，不能再上传佐证材料。"))
+    evidence_check(upload)
     criterion = next(
         (c for c in manual_criteria(report.criteria_set) if c.code == criterion_code), None
     )

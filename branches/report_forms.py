@@ -1,0 +1,285 @@
+"""Forms of the monthly scorecard pages: one report's values, unlocking, and bulk review."""
+
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from branches.models import Criterion, ReportValue
+from branches.workflow import EVIDENCE_EXTENSIONS, ValueInput, evidence_check, parse_value
+
+Kind = Criterion.Kind
+Aggregation = Criterion.Aggregation
+
+YES, NO = "yes", "no"
+
+
+def plain_number(number: Decimal) -> str:
+    """Decimal('32.0000') -> '32', Decimal('0.5000') -> '0.5' (never '1E+1')."""
+    return format(number.normalize(), "f")
+
+
+def with_unit(number: Decimal, unit: str) -> str:
+    """'32 学时', '90%': a figure with its unit as people write it."""
+    if not unit:
+        return plain_number(number)
+    separator = "" if unit == "%" else " "
+    return f"{plain_number(number)}{separator}{unit}"
+
+
+def shown_value(criterion: Criterion, value) -> str:
+    """A stored value as the page shows it: 是 / 否 / '12 人' / 未填."""
+    if value is None:
+        return gettext("未填")
+    if isinstance(value, bool):
+        return gettext("是") if value else gettext("否")
+    return with_unit(value, criterion.unit)
+
+
+def criterion_rule(criterion: Criterion) -> str:
+    """The criterion's pass rule in words, e.g. '≥ 32 学时，全年累计（按月进度折算）'."""
+    aggregation = criterion.aggregation
+    if criterion.kind == Kind.BOOLEAN:
+        rule = {
+            Aggregation.EVERY_MONTH: gettext("每月均须为“是”"),
+            Aggregation.AT_LEAST_N: gettext("至少%(n)s个月达标") % {"n": criterion.min_months},
+            Aggregation.LATEST: gettext("须为“是”（以最近一次填报为准）"),
+            Aggregation.METRIC: gettext("须为“是”（系统自动计算）"),
+        }.get(aggregation, gettext("须为“是”"))
+    else:
+        comparison = (
+            f"{Criterion.Comparator(criterion.comparator).label} "
+            f"{with_unit(criterion.threshold, criterion.unit)}"
+        )
+        # A >= sum (and a >= count metric) is compared with the threshold pro-rated to the
+        # months so far, which is how the engine reads it (rating.py).
+        prorated = criterion.comparator == Criterion.Comparator.GTE
+        how = {
+            Aggregation.EVERY_MONTH: gettext("每月均须达标"),
+            Aggregation.AT_LEAST_N: gettext("至少%(n)s个月达标") % {"n": criterion.min_months},
+            Aggregation.SUM: gettext("全年累计（按月进度折算）")
+            if prorated
+            else gettext("全年累计"),
+            Aggregation.AVERAGE: gettext("已填报月份的平均值"),
+            Aggregation.LATEST: gettext("以最近一次填报为准"),
+            Aggregation.METRIC: gettext("系统按年初至本月自动计算（按月进度折算）")
+            if prorated and criterion.kind != Kind.PERCENTAGE
+            else gettext("系统按年初至本月自动计算"),
+        }[aggregation]
+        rule = f"{comparison}，{how}"
+    veto = {
+        Criterion.VetoScope.STAR: gettext("；未达标即否决本星"),
+        Criterion.VetoScope.ALL: gettext("；未达标即否决全部星（一票否决）"),
+    }.get(criterion.veto_scope, "")
+    return rule + veto
+
+
+def value_field_name(code: str) -> str:
+    return f"value-{code}"
+
+
+def note_field_name(code: str) -> str:
+    return f"note-{code}"
+
+
+def upload_field_name(code: str) -> str:
+    return f"evidence-{code}"
+
+
+def _initial(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return YES if value else NO
+    return plain_number(value)
+
+
+class ReportForm(forms.Form):
+    """A report's manual values, notes and new evidence files, one set of fields per criterion.
+
+    Values are checked by the workflow's `parse_value` so the page and the spreadsheet
+    import give the same messages; every error sits beside its field.
+    """
+
+    # The report's version when the page was loaded: the service refuses a stale save.
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("页面缺少版本信息，请重新打开填报页面。"),
+            "invalid": _("页面版本信息无效，请重新打开填报页面。"),
+        },
+    )
+
+    def __init__(
+        self,
+        data=None,
+        files=None,
+        *,
+        criteria: list[Criterion],
+        stored: dict[str, ReportValue],
+        version: int,
+    ):
+        super().__init__(data, files)
+        self.criteria = criteria
+        self.stored = stored
+        self.fields["version"].initial = version
+        accept = ",".join(sorted(EVIDENCE_EXTENSIONS))
+        for criterion in criteria:
+            row = stored.get(criterion.code)
+            self.fields[value_field_name(criterion.code)] = self._value_field(
+                criterion, row.value if row else None
+            )
+            self.fields[note_field_name(criterion.code)] = forms.CharField(
+                label=_("备注"),
+                required=False,
+                max_length=500,
+                initial=row.note if row else "",
+                error_messages={"max_length": _("备注最多 %(limit_value)d 字，请删减。")},
+                widget=forms.TextInput(
+                    attrs={
+                        "class": "form-control form-control-sm",
+                        "placeholder": _("备注（选填）"),
+                        "aria-label": gettext("%(title)s 备注") % {"title": criterion.title},
+                    }
+                ),
+            )
+            self.fields[upload_field_name(criterion.code)] = forms.FileField(
+                label=_("上传佐证材料"),
+                required=False,
+                error_messages={"empty": _("所选文件是空的，请选择有内容的文件。")},
+                widget=forms.FileInput(
+                    attrs={
+                        "class": "form-control form-control-sm",
+                        "accept": accept,
+                        "aria-label": gettext("%(title)s 佐证材料") % {"title": criterion.title},
+                    }
+                ),
+            )
+
+    @staticmethod
+    def _value_field(criterion: Criterion, value) -> forms.Field:
+        label = criterion.title
+        if criterion.kind == Kind.BOOLEAN:
+            # Free text behind the radios: parse_value, not the field, says what is wrong.
+            return forms.CharField(
+                label=label,
+                required=False,
+                initial=_initial(value),
+                widget=forms.RadioSelect(
+                    choices=[(YES, _("是")), (NO, _("否"))], attrs={"class": "form-check-input"}
+                ),
+            )
+        return forms.CharField(
+            label=label,
+            required=False,
+            initial=_initial(value),
+            widget=forms.TextInput(
+                attrs={
+                    "class": "form-control",
+                    "inputmode": "numeric" if criterion.kind == Kind.INTEGER else "decimal",
+                    "autocomplete": "off",
+                }
+            ),
+        )
+
+    def _invalid(self, name: str, error: ValidationError) -> None:
+        self.add_error(name, error)
+        widget = self.fields[name].widget
+        widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+
+    def clean(self):
+        cleaned = super().clean()
+        for criterion in self.criteria:
+            name = value_field_name(criterion.code)
+            if name in cleaned:
+                try:
+                    cleaned[name] = parse_value(criterion, cleaned[name])
+                except ValidationError as error:
+                    self._invalid(name, error)
+            upload = cleaned.get(upload_field_name(criterion.code))
+            if upload:
+                try:
+                    evidence_check(upload)
+                except ValidationError as error:
+                    self._invalid(upload_field_name(criterion.code), error)
+        return cleaned
+
+    def values(self) -> dict[str, ValueInput]:
+        """The entered values by code; a blank never stored before is not sent at all."""
+        values = {}
+        for criterion in self.criteria:
+            value = self.cleaned_data[value_field_name(criterion.code)]
+            note = self.cleaned_data[note_field_name(criterion.code)].strip()
+            if value is not None or note or criterion.code in self.stored:
+                values[criterion.code] = ValueInput(value, note)
+        return values
+
+    def uploads(self) -> dict:
+        """The files chosen in this post, by criterion code."""
+        return {
+            criterion.code: upload
+            for criterion in self.criteria
+            if (upload := self.cleaned_data.get(upload_field_name(criterion.code)))
+        }
+
+
+class UnlockForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label=_("解锁原因"),
+        max_length=1000,
+        error_messages={"required": _("请填写解锁原因，解锁将记入变更记录。")},
+        widget=forms.Textarea(attrs={"class": "form-control", "rows": 2}),
+    )
+
+
+class _ReportVersions(forms.Field):
+    """Checked reports as 'id:version' pairs -> {id: version}."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "required": _("请先勾选要处理的报表。"),
+        "invalid": _("所选报表无效，请刷新页面后重新勾选。"),
+    }
+
+    def to_python(self, value) -> dict[int, int]:
+        pairs = {}
+        for item in value or []:
+            try:
+                report_id, version = (int(part) for part in str(item).split(":"))
+            except ValueError:
+                raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+            pairs[report_id] = version
+        return pairs
+
+
+class ReviewForm(forms.Form):
+    """Approve or return the checked reports of a township's month."""
+
+    APPROVE, RETURN = "approve", "return"
+
+    action = forms.ChoiceField(
+        choices=[(APPROVE, _("审核通过")), (RETURN, _("退回"))],
+        error_messages={"required": _("请选择“审核通过”或“退回”。")},
+    )
+    selected = _ReportVersions()
+    reason = forms.CharField(
+        label=_("退回原因"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(
+            attrs={
+                "class": "form-control",
+                "rows": 2,
+                "placeholder": _("退回时必填：告诉填报人需要修改什么"),
+            }
+        ),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("action") == self.RETURN and not cleaned.get("reason", "").strip():
+            self.add_error("reason", _("退回时请填写退回原因，告诉填报人需要修改什么。"))
+        return cleaned

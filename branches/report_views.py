@@ -1,0 +1,469 @@
+"""Monthly scorecard pages: a branch-month's data entry and a township's monthly review.
+
+The rules live in `branches.workflow`; these views only load, call a service and say
+what happened.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from branches import workflow
+from branches.metrics import UnknownMetric, Window, registry, report_due_date
+from branches.models import Criterion, Evidence, MonthlyReport, OrgUnit, ReportValue
+from branches.report_forms import (
+    ReportForm,
+    ReviewForm,
+    UnlockForm,
+    criterion_rule,
+    note_field_name,
+    shown_value,
+    upload_field_name,
+    value_field_name,
+)
+from branches.views import _breadcrumbs, get_unit_for_user
+from branches.workflow import ConflictError, parse_period
+
+Status = MonthlyReport.Status
+EDITABLE = (Status.DRAFT, Status.RETURNED)
+# The review page's filter value for branches that have no report for the month yet.
+NOT_STARTED = "NOT_STARTED"
+REVIEW_PAGE_SIZE = 50
+
+
+def _may_see_reports(user) -> bool:
+    """Grid workers have no business with scorecards; every other role sees its jurisdiction's."""
+    return user.can_enter_reports or user.can_review_reports or user.is_read_only
+
+
+def get_branch_for_user(user, code: str) -> OrgUnit:
+    """A rated branch whose scorecards the user may read: 403 by role, 404 outside scope."""
+    if not _may_see_reports(user):
+        raise PermissionDenied
+    unit = get_unit_for_user(user, code)
+    if not unit.is_rated:
+        raise Http404("only village and community branches have monthly reports")
+    return unit
+
+
+def _month(text: str) -> date:
+    try:
+        return parse_period(text)
+    except ValidationError:
+        raise Http404("not a month") from None
+
+
+def _shift(period: date, months: int) -> date:
+    index = period.year * 12 + period.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _month_label(period: date) -> str:
+    return _("%(year)s年%(month)s月") % {"year": period.year, "month": period.month}
+
+
+def _month_nav(view: str, code: str, period: date) -> dict:
+    """Links to the previous and next month; none into the future."""
+    current = timezone.localdate().replace(day=1)
+    later = _shift(period, 1)
+    return {
+        "label": _month_label(period),
+        "previous": reverse(view, args=[code, f"{_shift(period, -1):%Y-%m}"]),
+        "next": reverse(view, args=[code, f"{later:%Y-%m}"]) if later <= current else None,
+    }
+
+
+@dataclass
+class CriterionRow:
+    """What the page shows for one criterion."""
+
+    criterion: Criterion
+    rule: str
+    last_month: str
+    current: str = ""  # the stored value, shown read-only or beside the input after a conflict
+    note: str = ""
+    metric: str | None = None  # the computed value of a metric criterion
+    evidence: list[Evidence] = field(default_factory=list)
+    value_field: object = None
+    note_field: object = None
+    upload_field: object = None
+
+
+def _stored_values(report: MonthlyReport) -> dict[str, ReportValue]:
+    if report.pk is None:
+        return {}
+    return {v.criterion.code: v for v in report.values.select_related("criterion")}
+
+
+def _previous_values(unit: OrgUnit, period: date) -> dict[str, object]:
+    """Last month's values by criterion code, in one query (codes are stable across years)."""
+    rows = ReportValue.objects.filter(
+        report__unit=unit, report__period=_shift(period, -1)
+    ).values_list("criterion__code", "value_bool", "value_number")
+    return {code: boolean if boolean is not None else number for code, boolean, number in rows}
+
+
+def _metric_value(criterion: Criterion, unit: OrgUnit, period: date) -> str:
+    window = Window(period.year, 1, period.month)
+    try:
+        value = registry.compute(criterion.metric_key, window, [unit.id])[unit.id]
+    except UnknownMetric:
+        return _("该系统指标尚未启用")
+    return shown_value(criterion, value) if value is not None else _("暂无数据")
+
+
+def _star_groups(report, *, manual, stored, form) -> list[tuple[int, str, list]]:
+    """The criteria grouped by star in display order, each with what its row shows."""
+    unit, period = report.unit, report.period
+    previous = _previous_values(unit, period)
+    evidence = {}
+    if report.pk is not None:
+        for item in Evidence.objects.filter(value__report=report).select_related(
+            "value__criterion"
+        ):
+            evidence.setdefault(item.value.criterion.code, []).append(item)
+    metric_criteria = report.criteria_set.criteria.filter(source=Criterion.Source.METRIC)
+    rows = []
+    for criterion in [*manual, *metric_criteria]:
+        code = criterion.code
+        row = CriterionRow(
+            criterion=criterion,
+            rule=criterion_rule(criterion),
+            last_month=shown_value(criterion, previous.get(code)),
+        )
+        if criterion.source == Criterion.Source.METRIC:
+            row.metric = _metric_value(criterion, unit, period)
+        else:
+            value = stored.get(code)
+            row.current = shown_value(criterion, value.value if value else None)
+            row.note = value.note if value else ""
+            row.evidence = evidence.get(code, [])
+            if form is not None:
+                row.value_field = form[value_field_name(code)]
+                row.note_field = form[note_field_name(code)]
+                row.upload_field = form[upload_field_name(code)]
+        rows.append(row)
+    rows.sort(key=lambda r: (r.criterion.star, r.criterion.order, r.criterion.code))
+    names = report.criteria_set.star_names
+    return [
+        (star, names[star - 1], [r for r in rows if r.criterion.star == star])
+        for star in range(1, len(names) + 1)
+    ]
+
+
+def _save(request, report: MonthlyReport, form: ReportForm) -> None:
+    """Save the draft and its new files, then submit if asked; raises what the services raise."""
+    user = request.user
+    workflow.report_save_values(
+        report=report,
+        user=user,
+        values=form.values(),
+        expected_version=form.cleaned_data["version"],
+    )
+    for code, upload in form.uploads().items():
+        workflow.evidence_add(report=report, user=user, criterion_code=code, upload=upload)
+    if "submit" not in request.POST:
+        messages.success(request, _("草稿已保存。"))
+        return
+    try:
+        workflow.report_submit(report=report, user=user, expected_version=report.version)
+    except ValidationError as error:
+        messages.warning(
+            request,
+            _("草稿已保存，但还不能提交，请先补齐：%(problems)s")
+            % {"problems": "；".join(error.messages)},
+        )
+    else:
+        messages.success(request, _("已提交，等待乡镇(街道)审核。"))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report_edit(request, code, period):
+    user = request.user
+    unit = get_branch_for_user(user, code)
+    if request.method == "POST" and not user.can_enter_reports:
+        raise PermissionDenied
+    try:
+        month = parse_period(period)
+        # Only people who enter data create the month's draft; readers see an empty page.
+        load = workflow.report_get_or_create if user.can_enter_reports else workflow.report_or_blank
+        report = load(unit=unit, period=month)
+    except ValidationError as error:
+        return render(
+            request,
+            "branches/report_unavailable.html",
+            {
+                "unit": unit,
+                "breadcrumbs": _breadcrumbs(user, unit),
+                "problems": error.messages,
+                "current": f"{timezone.localdate():%Y-%m}",
+            },
+            status=404,
+        )
+    editable = user.can_enter_reports and report.status in EDITABLE
+    manual = workflow.manual_criteria(report.criteria_set)
+    stored = _stored_values(report)
+    bound = request.method == "POST"
+    form = ReportForm(
+        request.POST if bound else None,
+        request.FILES if bound else None,
+        criteria=manual,
+        stored=stored,
+        version=report.version,
+    )
+    conflict = False
+    if bound:
+        if not editable:
+            messages.error(
+                request,
+                _("该月报表状态为“%(status)s”，不能修改。")
+                % {"status": report.get_status_display()},
+            )
+            return redirect(request.path)
+        if form.is_valid():
+            try:
+                _save(request, report, form)
+            except ConflictError as error:
+                messages.error(request, str(error))
+                conflict = True
+            except ValidationError as error:
+                for message in error.messages:
+                    messages.error(request, message)
+            else:
+                return redirect(request.path)
+    if conflict:
+        # Keep what the user typed, beside the values now stored; saving again is a
+        # deliberate overwrite of the version they have now seen.
+        editable = report.status in EDITABLE
+        stored = _stored_values(report)
+        data = request.POST.copy()
+        data["version"] = str(report.version)
+        form = ReportForm(data, criteria=manual, stored=stored, version=report.version)
+    breadcrumbs = _breadcrumbs(user, unit)
+    township = next(
+        (
+            crumb
+            for crumb, is_link in breadcrumbs
+            if is_link and crumb.level == OrgUnit.Level.TOWNSHIP
+        ),
+        None,
+    )
+    may_review_list = township is not None and (user.can_review_reports or user.is_read_only)
+    return render(
+        request,
+        "branches/report_edit.html",
+        {
+            "unit": unit,
+            "period": f"{month:%Y-%m}",
+            "report": report,
+            "breadcrumbs": breadcrumbs,
+            "month": _month_nav("branches:report_edit", unit.code, month),
+            "groups": _star_groups(
+                report,
+                manual=manual,
+                stored=stored,
+                form=form if editable else None,
+            ),
+            "form": form,
+            "editable": editable,
+            "conflict": conflict,
+            "missing": workflow.missing_for_submit(report) if editable and report.pk else [],
+            "unlock_form": UnlockForm(initial={"version": report.version})
+            if report.is_locked and user.can_unlock_reports
+            else None,
+            "review_url": reverse("branches:report_review", args=[township.code, f"{month:%Y-%m}"])
+            if may_review_list
+            else None,
+        },
+    )
+
+
+@login_required
+def report_evidence(request, code, period, pk):
+    """An evidence file, served only to users who may read the branch's reports."""
+    unit = get_branch_for_user(request.user, code)
+    evidence = get_object_or_404(
+        Evidence, pk=pk, value__report__unit=unit, value__report__period=_month(period)
+    )
+    try:
+        handle = evidence.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("the evidence file is missing from storage") from None
+    return FileResponse(handle, as_attachment=True, filename=evidence.original_name)
+
+
+@login_required
+@require_POST
+def report_unlock(request, code, period):
+    unit = get_branch_for_user(request.user, code)
+    if not request.user.can_unlock_reports:
+        raise PermissionDenied
+    report = get_object_or_404(MonthlyReport, unit=unit, period=_month(period))
+    form = UnlockForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for message in errors:
+                messages.error(request, message)
+        return redirect("branches:report_edit", code=code, period=period)
+    try:
+        workflow.report_unlock(
+            report=report,
+            user=request.user,
+            reason=form.cleaned_data["reason"],
+            expected_version=form.cleaned_data["version"],
+        )
+    except ConflictError as error:
+        messages.error(request, str(error))
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("已解锁，报表退回填报人修改，解锁原因已记入变更记录。"))
+    return redirect("branches:report_edit", code=code, period=period)
+
+
+def is_late(submitted_at, period: date, today: date) -> bool:
+    """Not submitted by the month's due day (settings.REPORT_DUE_DAY of the next month)."""
+    due = report_due_date(period)
+    if submitted_at is None:
+        return today > due
+    return timezone.localdate(submitted_at) > due
+
+
+@dataclass
+class ReviewRow:
+    unit: OrgUnit
+    report: MonthlyReport | None
+    is_late: bool
+
+
+def _review_each(user, reports, versions, *, action, reason) -> tuple[int, list[str]]:
+    """Approve or return each report on its own version; returns (done, failure lines)."""
+    done, failures = 0, []
+    for report in reports:
+        try:
+            if action == ReviewForm.APPROVE:
+                workflow.report_approve(
+                    report=report, user=user, expected_version=versions[report.pk]
+                )
+            else:
+                workflow.report_return(
+                    report=report, user=user, reason=reason, expected_version=versions[report.pk]
+                )
+        except ConflictError as error:
+            failures.append(f"{report.unit.name}：{error}")
+        except ValidationError as error:
+            failures.append(f"{report.unit.name}：{'；'.join(error.messages)}")
+        else:
+            done += 1
+    return done, failures
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report_review(request, code, period):
+    user = request.user
+    if not (user.can_review_reports or user.is_read_only):
+        raise PermissionDenied
+    township = get_unit_for_user(user, code)
+    if township.level != OrgUnit.Level.TOWNSHIP:
+        raise Http404("the review page is a township's")
+    month = _month(period)
+    reports = MonthlyReport.objects.visible_to(user).for_period(month)
+    form = ReviewForm(request.POST if request.method == "POST" else None)
+    if form.is_bound:
+        if not user.can_review_reports:
+            raise PermissionDenied
+        if form.is_valid():
+            versions = form.cleaned_data["selected"]
+            chosen = list(
+                reports.filter(pk__in=list(versions), unit__path__startswith=township.path)
+                .select_related("unit")
+                .order_by("unit__code")
+            )
+            done, failures = _review_each(
+                user,
+                chosen,
+                versions,
+                action=form.cleaned_data["action"],
+                reason=form.cleaned_data["reason"].strip(),
+            )
+            if len(chosen) < len(versions):
+                failures.append(
+                    _("%(n)s 份所选报表不属于%(township)s本月，未处理。")
+                    % {"n": len(versions) - len(chosen), "township": township.name}
+                )
+            verb = _("审核通过") if form.cleaned_data["action"] == ReviewForm.APPROVE else _("退回")
+            messages.success(request, _("已%(verb)s %(n)s 份报表。") % {"verb": verb, "n": done})
+            if failures:
+                messages.error(
+                    request,
+                    _("%(n)s 份未处理：%(lines)s")
+                    % {"n": len(failures), "lines": "；".join(failures)},
+                )
+            return redirect(request.get_full_path())
+    branches = OrgUnit.objects.visible_to(user).under(township).rated().order_by("code")
+    status = request.GET.get("status", "")
+    if status == NOT_STARTED:
+        branches = branches.exclude(reports__period=month)
+    elif status in Status.values:
+        branches = branches.filter(reports__period=month, reports__status=status)
+    else:
+        status = ""
+    page = Paginator(branches, REVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
+    by_unit = {
+        r.unit_id: r
+        for r in reports.filter(unit_id__in=[u.id for u in page.object_list]).select_related(
+            "submitted_by"
+        )
+    }
+    today = timezone.localdate()
+    rows = [
+        ReviewRow(
+            unit=unit,
+            report=by_unit.get(unit.id),
+            is_late=is_late(getattr(by_unit.get(unit.id), "submitted_at", None), month, today),
+        )
+        for unit in page.object_list
+    ]
+    counts = dict(
+        reports.filter(unit__path__startswith=township.path)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    total = OrgUnit.objects.visible_to(user).under(township).rated().count()
+    filters = [
+        ("", _("全部"), total),
+        (NOT_STARTED, _("未开始"), total - sum(counts.values())),
+        *((value, label, counts.get(value, 0)) for value, label in Status.choices),
+    ]
+    return render(
+        request,
+        "branches/report_review.html",
+        {
+            "township": township,
+            "breadcrumbs": _breadcrumbs(user, township),
+            "period": f"{month:%Y-%m}",
+            "month": _month_nav("branches:report_review", township.code, month),
+            "due": report_due_date(month),
+            "filters": filters,
+            "status": status,
+            "page": page,
+            "rows": rows,
+            "form": form,
+            "can_review": user.can_review_reports,
+        },
+    )
