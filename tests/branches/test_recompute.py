@@ -235,6 +235,7 @@ def test_two_recomputes_of_the_same_period_never_run_at_once(tree, criteria):
     holder = threading.Thread(target=hold_the_lock)
     holder.start()
     holder_ready.wait(10)
+
     def recompute_march():
         try:
             recompute.ratings_recompute(period=MARCH)
