@@ -15,7 +15,8 @@ def jurisdiction_path(user) -> str | None:
     unit = user.unit
     if unit is None:
         return "" if user.is_superuser or user.is_administrator else None
-    return unit.path
+    # The root's subtree is everything (one root, see orgunit_single_root): skip the path test.
+    return "" if unit.depth == 1 else unit.path
 
 
 class OrgUnitQuerySet(MP_NodeQuerySet):
@@ -26,7 +27,8 @@ class OrgUnitQuerySet(MP_NodeQuerySet):
         return self.filter(path__startswith=path) if path else self.all()
 
     def under(self, unit, include_self=True):
-        qs = self.filter(path__startswith=unit.path)
+        # The root (the province, the only one) holds everything: no path test to scan.
+        qs = self if unit.depth == 1 else self.filter(path__startswith=unit.path)
         return qs if include_self else qs.exclude(pk=unit.pk)
 
     def rated(self):
@@ -117,6 +119,13 @@ class OrgUnit(MP_Node):
                 ),
             ),
             models.CheckConstraint(name="orgunit_code_not_blank", condition=~models.Q(code="")),
+            # One tree: the province is the only root, so a subtree of the root is the table.
+            models.UniqueConstraint(
+                fields=["depth"],
+                condition=models.Q(depth=1),
+                name="orgunit_single_root",
+                violation_error_message=_("只能有一个顶级单位（省）；其他单位都须填写上级单位。"),
+            ),
         ]
 
     def __str__(self):
@@ -451,7 +460,7 @@ class AssessmentQuerySet(models.QuerySet):
         return self.filter(unit_path__startswith=path) if path else self
 
     def under(self, unit):
-        return self.filter(unit_path__startswith=unit.path)
+        return self if unit.depth == 1 else self.filter(unit_path__startswith=unit.path)
 
 
 class StarAssessment(models.Model):

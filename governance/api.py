@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from branches.api import OrgUnitViewSet
+from branches.assessment_api import CriteriaSetViewSet, MonthlyReportViewSet, RatingViewSet
 from governance.models import User
 
 
@@ -138,6 +139,9 @@ def me(request):
 
 router = DefaultRouter()
 router.register("units", OrgUnitViewSet, basename="unit")
+router.register("criteria-sets", CriteriaSetViewSet, basename="criteria-set")
+router.register("reports", MonthlyReportViewSet, basename="report")
+router.register("ratings", RatingViewSet, basename="rating")
 
 api_urlpatterns = [
     path("auth/token/", token_obtain, name="api-token"),

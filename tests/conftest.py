@@ -24,6 +24,12 @@ def _fast_password_hasher(settings):
 
 
 @pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """Uploaded evidence goes to a throwaway folder, not the work tree."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
 def _tasks_in_process(request):
     """Tasks run in-process, even where CI configures a broker; worker tests opt out."""
     from governance.celery import app
