@@ -47,6 +47,10 @@ class User(AbstractUser):
         full_name = self.get_full_name()
         return f"{full_name}（{self.username}）" if full_name else self.username
 
+    def get_full_name(self) -> str:
+        """Chinese order: family name first, no space (王丽, not 丽 王)."""
+        return f"{self.last_name}{self.first_name}".strip()
+
     @property
     def is_administrator(self) -> bool:
         return self.role == self.Role.ADMIN
