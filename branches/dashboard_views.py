@@ -1,0 +1,226 @@
+"""The rating pages leaders and township staff read: a branch's scorecard, a unit's summary.
+
+They show the stored assessments (`branches.dashboards`); the charts draw from the JSON
+endpoints beside each page. Any user whose jurisdiction holds the unit may read them.
+"""
+
+from datetime import date
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from branches import dashboards
+from branches.models import BranchRating, OrgUnit, Rating
+from branches.views import _breadcrumbs, get_unit_for_user
+from branches.workflow import parse_period
+
+BRANCHES_PAGE_SIZE = 50
+# ?sort= -> the ordering of the branch list; the path breaks ties so pages are stable.
+SORTS = {
+    "-level": ("-level", "unit_path"),
+    "level": ("level", "unit_path"),
+    "name": ("unit__name", "unit_path"),
+    "-name": ("-unit__name", "unit_path"),
+}
+DEFAULT_SORT = "-level"
+
+
+def _kind(request) -> str:
+    kind = request.GET.get("kind") or Rating.MONTHLY
+    if kind not in Rating.values:
+        raise Http404("no such kind of rating")
+    return kind
+
+
+def _requested_period(request, kind: str) -> date | None:
+    """?period=YYYY-MM as the stored period (the year's 1 January for the annual rating).
+
+    The annual rating also takes ?period=YYYY, as its year picker sends.
+    """
+    text = request.GET.get("period")
+    if not text:
+        return None
+    if kind == Rating.ANNUAL and text.isdigit() and len(text) == 4:
+        text = f"{text}-01"
+    try:
+        month = parse_period(text)
+    except ValidationError:
+        raise Http404("not a month") from None
+    return date(month.year, 1, 1) if kind == Rating.ANNUAL else month
+
+
+def _shift(period: date, months: int) -> date:
+    index = period.year * 12 + period.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _period_nav(period: date, kind: str) -> dict:
+    """The period's label and the ?period= values of the one before and after (not the future)."""
+    annual = kind == Rating.ANNUAL
+    step = 12 if annual else 1
+    later = _shift(period, step)
+    if annual:
+        label = _("%(year)s年度") % {"year": period.year}
+    else:
+        label = _("%(year)s年%(month)s月") % {"year": period.year, "month": period.month}
+    return {
+        "label": label,
+        "value": f"{period:%Y-%m}",
+        "year": period.year,
+        "previous": f"{_shift(period, -step):%Y-%m}",
+        "next": f"{later:%Y-%m}" if later <= timezone.localdate().replace(day=1) else None,
+    }
+
+
+def get_branch_for_reader(user, code: str) -> OrgUnit:
+    """A rated branch in the user's jurisdiction; 404 otherwise."""
+    unit = get_unit_for_user(user, code)
+    if not unit.is_rated:
+        raise Http404("only village and community branches are rated")
+    return unit
+
+
+def get_summary_unit_for_user(user, code: str) -> OrgUnit:
+    """A unit above the rated branches in the user's jurisdiction; 404 otherwise."""
+    unit = get_unit_for_user(user, code)
+    if unit.level >= OrgUnit.Level.VILLAGE:
+        raise Http404("a summary is a township's, county's, city's or province's")
+    return unit
+
+
+@login_required
+def scorecard(request, code):
+    user = request.user
+    unit = get_branch_for_reader(user, code)
+    kind = _kind(request)
+    period = _requested_period(request, kind) or dashboards.latest_period(
+        BranchRating.objects.visible_to(user).filter(unit=unit), kind=kind
+    )
+    breadcrumbs = _breadcrumbs(user, unit)
+    # The township's summary, when the user's jurisdiction reaches it.
+    parent = breadcrumbs[-2] if len(breadcrumbs) > 1 else None
+    return render(
+        request,
+        "branches/scorecard.html",
+        {
+            "unit": unit,
+            "breadcrumbs": breadcrumbs,
+            "tail": _("星级评定"),
+            "kind": kind,
+            "is_annual": kind == Rating.ANNUAL,
+            "nav": _period_nav(period, kind) if period else None,
+            "card": dashboards.scorecard(user, unit, period=period, kind=kind) if period else None,
+            "history_year": period.year if period else None,
+            "current_month": f"{timezone.localdate():%Y-%m}",
+            "parent_summary": parent[0] if parent and parent[1] else None,
+        },
+    )
+
+
+@login_required
+def scorecard_history(request, code):
+    """The branch's levels and stars held month by month through a year (?year=, default now)."""
+    unit = get_branch_for_reader(request.user, code)
+    try:
+        year = int(request.GET.get("year") or timezone.localdate().year)
+    except ValueError:
+        raise Http404("not a year") from None
+    return JsonResponse(dashboards.history(request.user, unit, year=year))
+
+
+def _summary_scope(request, code) -> tuple[OrgUnit, str, date | None]:
+    user = request.user
+    unit = get_summary_unit_for_user(user, code)
+    kind = _kind(request)
+    period = _requested_period(request, kind) or dashboards.latest_period(
+        BranchRating.objects.visible_to(user).under(unit), kind=kind
+    )
+    return unit, kind, period
+
+
+def _branch_filters(request) -> dict:
+    """The list's ?area=, ?missing= and ?sort=, with anything unknown left out."""
+    area = request.GET.get("area", "")
+    missing = request.GET.get("missing", "")
+    sort = request.GET.get("sort", "")
+    return {
+        "area": area if area in OrgUnit.AreaType.values else "",
+        "missing": int(missing) if missing in {str(k) for k in dashboards.STARS} else None,
+        "sort": sort if sort in SORTS else DEFAULT_SORT,
+    }
+
+
+def _missing_choices(names: dict[str, list[str]]) -> list[tuple[int, str]]:
+    """ "缺第N颗星" options naming the star in each area type's set."""
+    choices = []
+    for k in dashboards.STARS:
+        named = dict.fromkeys(star_names[k - 1] for star_names in names.values())
+        label = _("缺第%(n)s颗星") % {"n": k}
+        choices.append((k, f"{label}（{'/'.join(named)}）" if named else label))
+    return choices
+
+
+@login_required
+def summary(request, code):
+    user = request.user
+    unit, kind, period = _summary_scope(request, code)
+    context = {
+        "unit": unit,
+        "breadcrumbs": _breadcrumbs(user, unit),
+        "tail": _("星级汇总"),
+        "kind": kind,
+        "is_annual": kind == Rating.ANNUAL,
+        "nav": _period_nav(period, kind) if period else None,
+        "area_types": OrgUnit.AreaType.choices,
+        "sorts": SORTS,
+    }
+    if period is None:
+        return render(request, "branches/summary.html", context)
+    ratings = dashboards.ratings_under(user, unit, period=period, kind=kind)
+    names = dashboards.star_names(period.year)
+    filters = _branch_filters(request)
+    listed = ratings
+    if filters["area"]:
+        listed = listed.filter(area_type=filters["area"])
+    if filters["missing"]:
+        listed = listed.filter(**{f"has_star_{filters['missing']}": False})
+    listed = listed.select_related("unit").order_by(*SORTS[filters["sort"]])
+    page = Paginator(listed, BRANCHES_PAGE_SIZE).get_page(request.GET.get("page"))
+    context |= {
+        "figures": dashboards.distribution(ratings, names),
+        "filters": filters,
+        # The period picker keeps the list's filters.
+        "keep": [(name, filters[name]) for name in ("area", "missing", "sort") if filters[name]],
+        "missing_choices": _missing_choices(names),
+        "page": page,
+        "rows": dashboards.branch_rows(page.object_list, names),
+        "show_parent": unit.level < OrgUnit.Level.TOWNSHIP,
+        "children": dashboards.child_distribution(user, ratings, unit)
+        if unit.level < OrgUnit.Level.TOWNSHIP
+        else [],
+        "levels": list(dashboards.LEVELS),
+    }
+    return render(request, "branches/summary.html", context)
+
+
+@login_required
+def summary_data(request, code):
+    """The summary's figures for its charts: branches by level and by star, per area type."""
+    unit, kind, period = _summary_scope(request, code)
+    if period is None:
+        return JsonResponse({"period": None, "kind": kind, "figures": None})
+    ratings = dashboards.ratings_under(request.user, unit, period=period, kind=kind)
+    figures = dashboards.distribution(ratings, dashboards.star_names(period.year))
+    return JsonResponse(
+        {
+            "period": f"{period:%Y-%m}",
+            "kind": kind,
+            "level_labels": [_("%(n)s星") % {"n": n} for n in dashboards.LEVELS],
+            "figures": figures,
+        }
+    )
