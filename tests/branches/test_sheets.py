@@ -1,0 +1,479 @@
+"""The spreadsheet round trip of a township's month: download, edit, upload, every bad cell."""
+
+import io
+from datetime import date
+from decimal import Decimal
+
+import openpyxl
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from branches import sheets, workflow
+from branches.criteria import criteria_defaults_load
+from branches.models import MonthlyReport, OrgUnit, ReportValue
+from branches.spreadsheets import read_workbook
+from branches.workflow import ValueInput
+from tests.branches.factories import OrgUnitFactory
+from tests.conftest import PERSONA_NAMES
+
+MARCH = date(2026, 3, 1)
+Status = MonthlyReport.Status
+CODE = "支部编码"
+
+
+@pytest.fixture(autouse=True)
+def _frozen():
+    with time_machine.travel("2026-04-03 10:00 +0800", tick=False):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def criteria(db):
+    return criteria_defaults_load(year=2026)
+
+
+@pytest.fixture
+def village_a3(tree):
+    """A second rural branch in township A, so that the rural sheet has two rows."""
+    return OrgUnitFactory(code="410102001003", name="东风村", parent=tree.township_a)
+
+
+def save(unit, user, **values):
+    report = workflow.report_get_or_create(unit=unit, period=MARCH)
+    workflow.report_save_values(
+        report=report,
+        user=user,
+        values={
+            code: v if isinstance(v, ValueInput) else ValueInput(v) for code, v in values.items()
+        },
+        expected_version=None,
+    )
+    return report
+
+
+def download(user, unit) -> openpyxl.Workbook:
+    with sheets.report_sheet_file(user=user, unit=unit, period=MARCH) as file:
+        return openpyxl.load_workbook(file)
+
+
+def xlsx_upload(workbook, name="填报.xlsx") -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return SimpleUploadedFile(name, buffer.getvalue())
+
+
+def upload(user, workbook, unit, period=MARCH):
+    tables = read_workbook(xlsx_upload(workbook), filename="填报.xlsx")
+    return sheets.report_sheet_import(user=user, unit=unit, period=period, tables=tables)
+
+
+def cell(sheet, code, branch_code):
+    """The cell of a criterion column (by code) in a branch's row (by code)."""
+    column = next(c.column for c in sheet[1] if str(c.value).split()[0] == code)
+    row = next(c.row for c in sheet["A"] if c.value == branch_code)
+    return sheet.cell(row=row, column=column)
+
+
+def where(result):
+    return [(e.sheet, e.row, e.column) for e in result.errors]
+
+
+def counts():
+    return (
+        MonthlyReport.objects.count(),
+        ReportValue.objects.count(),
+        MonthlyReport.history.count(),
+        ReportValue.history.count(),
+    )
+
+
+@pytest.fixture
+def nothing_saved(db):
+    """Call it once the setup is done: after the test, nothing may have been written since."""
+    snapshot = []
+    yield lambda: snapshot.append(counts())
+    assert snapshot, "the test never started the count"
+    assert counts() == snapshot[0]
+
+
+# The download.
+
+
+def test_the_sheet_has_one_worksheet_per_area_type_with_rules_in_the_headers(
+    tree, personas, village_a3
+):
+    workbook = download(personas.staff_a, tree.township_a)
+    assert workbook.sheetnames == ["农村", "城市社区"]
+    rural, urban = workbook["农村"], workbook["城市社区"]
+    rural_header = [c.value for c in rural[1]]
+    assert rural_header[:3] == ["支部编码", "支部名称", "状态（2026-03）"]
+    assert "BR-05 党员集中培训学时（学时，≥32，全年累计）" in rural_header
+    assert "BR-01 主题党日按月开展（是/否，须为“是”，每月达标）" in rural_header
+    assert 'BR-02 "三会一课"按规定召开（是/否，须为“是”，全年至少11个月达标）' in rural_header
+    assert any(h.startswith("VT-02 ") and h.endswith("一票否决）") for h in rural_header[3:])
+    assert any(h.startswith("IN-01 ") for h in rural_header)
+    urban_header = [c.value for c in urban[1]]
+    assert any(h.startswith("SH-01 红色物业覆盖小区比例（%，≥80") for h in urban_header[3:])
+    assert not any(h.startswith("IN-01 ") for h in urban_header)
+    # Metric criteria are computed, never typed in.
+    assert not any(h.startswith("SA-01 ") for h in rural_header + urban_header)
+    assert [c.value for c in rural["A"][1:]] == ["410102001002", "410102001003"]
+    assert [c.value for c in urban["A"][1:]] == ["410102001001"]
+    assert rural.freeze_panes == "D2"
+
+
+def test_yes_no_columns_offer_a_list_and_number_columns_refuse_text(tree, personas):
+    rural = download(personas.staff_a, tree.township_a)["农村"]
+    br01 = cell(rural, "BR-01", "410102001002").column_letter
+    br03 = cell(rural, "BR-03", "410102001002").column_letter
+    validations = {
+        str(v.sqref).split(":")[0][:-1]: v for v in rural.data_validations.dataValidation
+    }
+    assert validations[br01].type == "list"
+    assert validations[br01].formula1 == '"是,否"'
+    assert validations[br03].type == "whole"
+
+
+def test_current_values_are_filled_and_submitted_rows_are_grey(tree, personas, village_a3):
+    save(tree.village_a2, personas.staff_a, **{"BR-01": True, "BR-05": Decimal("12.5")})
+    submitted = save(village_a3, personas.staff_a, **{"BR-03": Decimal(3)})
+    MonthlyReport.objects.filter(pk=submitted.pk).update(status=Status.SUBMITTED)
+    rural = download(personas.staff_a, tree.township_a)["农村"]
+    assert cell(rural, "BR-01", "410102001002").value == "是"
+    assert cell(rural, "BR-05", "410102001002").value == 12.5
+    assert cell(rural, "BR-03", "410102001003").value == 3
+    draft_row, locked_row = rural[2], rural[3]
+    assert draft_row[2].value == "草稿"
+    assert locked_row[2].value == "已提交（不可修改）"
+    assert locked_row[5].fill.fgColor.rgb.endswith("D9D9D9")
+    assert draft_row[5].fill.fill_type is None
+
+
+def test_a_unit_without_branches_cannot_be_downloaded(tree, personas):
+    empty = OrgUnitFactory(
+        code="410102003", name="空街道", level=OrgUnit.Level.TOWNSHIP, parent=tree.county
+    )
+    with pytest.raises(ValidationError):
+        sheets.report_sheet_file(user=personas.admin, unit=empty, period=MARCH)
+
+
+# The round trip.
+
+
+def test_a_downloaded_sheet_edited_and_uploaded_saves_drafts(tree, personas, login):
+    client = login(personas.staff_a)
+    url = reverse("branches:report_sheet", args=[tree.township_a.code, "2026-03"])
+    response = client.get(url)
+    assert response["Content-Type"] == sheets.XLSX_CONTENT_TYPE
+    workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    rural, urban = workbook["农村"], workbook["城市社区"]
+    cell(rural, "BR-01", "410102001002").value = "是"
+    cell(rural, "BR-05", "410102001002").value = 12.5
+    cell(rural, "BR-03", "410102001002").value = 3
+    cell(urban, "SH-02", "410102001001").value = "25"
+
+    upload_url = reverse("branches:report_sheet_upload", args=[tree.township_a.code, "2026-03"])
+    response = client.post(upload_url, {"file": xlsx_upload(workbook)}, follow=True)
+
+    assert "已保存 2 个支部的 4 项数据" in response.content.decode()
+    a2 = MonthlyReport.objects.get(unit=tree.village_a2, period=MARCH)
+    a1 = MonthlyReport.objects.get(unit=tree.village_a1, period=MARCH)
+    assert (a2.status, a1.status) == (Status.DRAFT, Status.DRAFT)
+    values = {v.criterion.code: v.value for v in a2.values.select_related("criterion")}
+    assert values == {"BR-01": True, "BR-05": Decimal("12.5"), "BR-03": Decimal(3)}
+    assert a1.values.get(criterion__code="SH-02").value == Decimal(25)
+    assert ReportValue.history.filter(report=a2).count() == 3
+
+    # The same file again: nothing to change, no version bumped.
+    response = client.post(upload_url, {"file": xlsx_upload(workbook)}, follow=True)
+    assert "没有需要保存的修改" in response.content.decode()
+    assert MonthlyReport.objects.get(pk=a2.pk).version == a2.version
+
+
+def test_an_upload_keeps_notes_and_leaves_blank_columns_of_untouched_rows_alone(
+    tree, personas, village_a3
+):
+    save(tree.village_a2, personas.staff_a, **{"BR-05": ValueInput(Decimal(8), "党校集中轮训")})
+    workbook = download(personas.staff_a, tree.township_a)
+    cell(workbook["农村"], "BR-05", "410102001002").value = 10
+    result = upload(personas.staff_a, workbook, tree.township_a)
+    assert result.ok, result.errors
+    assert (result.branches, result.values) == (1, 1)
+    value = ReportValue.objects.get(report__unit=tree.village_a2, criterion__code="BR-05")
+    assert (value.value, value.note) == (Decimal(10), "党校集中轮训")
+    # A branch whose row stayed empty gets no report.
+    assert not MonthlyReport.objects.filter(unit=village_a3).exists()
+
+
+def test_a_cleared_cell_clears_the_draft_value(tree, personas):
+    save(tree.village_a2, personas.staff_a, **{"BR-05": Decimal(8)})
+    workbook = download(personas.staff_a, tree.township_a)
+    cell(workbook["农村"], "BR-05", "410102001002").value = None
+    assert upload(personas.staff_a, workbook, tree.township_a).ok
+    value = ReportValue.objects.get(report__unit=tree.village_a2, criterion__code="BR-05")
+    assert value.value is None
+
+
+# Every bad input: errors by row and column, nothing saved.
+
+
+def test_wrong_types_are_reported_by_row_and_column_and_nothing_is_saved(
+    tree, personas, village_a3, nothing_saved
+):
+    workbook = download(personas.staff_a, tree.township_a)
+    rural = workbook["农村"]
+    cell(rural, "BR-05", "410102001002").value = "abc"
+    cell(rural, "BR-01", "410102001002").value = "也许"
+    cell(rural, "BR-03", "410102001003").value = 2.5
+    cell(rural, "EC-02", "410102001003").value = 120
+    cell(workbook["城市社区"], "SH-02", "410102001001").value = 25  # valid, still not saved
+    nothing_saved()
+
+    result = upload(personas.staff_a, workbook, tree.township_a)
+
+    assert where(result) == [
+        ("农村", 2, "BR-01"),
+        ("农村", 2, "BR-05"),
+        ("农村", 3, "BR-03"),
+        ("农村", 3, "EC-02"),
+    ]
+    reasons = [e.reason for e in result.errors]
+    assert "“主题党日按月开展”应填“是”或“否”，收到的是“也许”。" in reasons
+    assert "“党员集中培训学时”应填数字，收到的是“abc”。" in reasons
+    assert any("应填整数" in r for r in reasons)
+    assert any("0 到 100" in r for r in reasons)
+
+
+def test_an_unknown_branch_code_is_refused(tree, personas, nothing_saved):
+    workbook = download(personas.staff_a, tree.township_a)
+    workbook["农村"].append(["419999999999", "不存在村", "", 25])
+    nothing_saved()
+    result = upload(personas.staff_a, workbook, tree.township_a)
+    assert where(result) == [("农村", 3, CODE)]
+    assert "“419999999999”不存在或不在您的管辖范围内" in result.errors[0].reason
+
+
+def test_a_branch_of_another_township_is_refused_like_an_unknown_one(tree, personas, nothing_saved):
+    workbook = download(personas.staff_a, tree.township_a)
+    workbook["农村"].append([tree.village_b1.code, "须水村", "", "是"])
+    nothing_saved()
+    result = upload(personas.staff_a, workbook, tree.township_a)
+    assert where(result) == [("农村", 3, CODE)]
+    # Outside the jurisdiction: the message does not tell whether the branch exists.
+    assert "不存在或不在您的管辖范围内" in result.errors[0].reason
+
+
+def test_a_branch_in_scope_but_outside_the_unit_is_refused(tree, personas, nothing_saved):
+    workbook = download(personas.admin, tree.township_a)
+    workbook["农村"].append([tree.village_b1.code, "须水村", "", "是"])
+    workbook["农村"].append([tree.township_b.code, "须水街道", "", "是"])
+    nothing_saved()
+    result = upload(personas.admin, workbook, tree.township_a)
+    assert where(result) == [("农村", 3, CODE), ("农村", 4, CODE)]
+    assert "不属于林山寨街道" in result.errors[0].reason
+    assert "不是村(社区)支部" in result.errors[1].reason
+
+
+def test_an_extra_column_and_a_missing_column_are_refused(tree, personas, nothing_saved):
+    workbook = download(personas.staff_a, tree.township_a)
+    rural = workbook["农村"]
+    br05 = cell(rural, "BR-05", "410102001002").column
+    rural.delete_cols(br05)
+    rural.cell(row=1, column=rural.max_column + 1, value="XX-01 自创指标")
+    rural.cell(row=2, column=rural.max_column, value=3)
+    nothing_saved()
+    result = upload(personas.staff_a, workbook, tree.township_a)
+    assert where(result) == [
+        ("农村", 1, "XX-01 自创指标"),
+        ("农村", 1, "BR-05 党员集中培训学时（学时，≥32，全年累计）"),
+    ]
+    assert "请删除此列" in result.errors[0].reason
+    assert "缺少此列" in result.errors[1].reason
+
+
+def test_data_in_a_column_without_a_header_is_refused(tree, personas, nothing_saved):
+    workbook = download(personas.staff_a, tree.township_a)
+    rural = workbook["农村"]
+    rural.cell(row=2, column=rural.max_column + 2, value="多余")
+    nothing_saved()
+    result = upload(personas.staff_a, workbook, tree.township_a)
+    assert len(result.errors) == 1
+    assert result.errors[0].row == 2
+    assert result.errors[0].column.isalpha()
+    assert "没有列名" in result.errors[0].reason
+
+
+def test_formulas_are_refused_with_the_row_and_column_excel_shows(tree, personas, nothing_saved):
+    workbook = download(personas.staff_a, tree.township_a)
+    rural = workbook["农村"]
+    cell(rural, "BR-05", "410102001002").value = "=16+16"
+    cell(rural, "BR-01", "410102001002").value = "=TRUE()"
+    nothing_saved()
+    result = upload(personas.staff_a, workbook, tree.township_a)
+    assert [str(e) for e in result.errors] == [
+        "农村 第2行 [BR-01] 不接受公式，请直接填写“是”或“否”",
+        "农村 第2行 [BR-05] 不接受公式，请填写数值",
+    ]
+
+
+def test_a_changed_value_in_a_locked_row_is_refused_but_an_unchanged_one_passes(
+    tree, personas, village_a3
+):
+    report = save(tree.village_a2, personas.staff_a, **{"BR-05": Decimal(8)})
+    MonthlyReport.objects.filter(pk=report.pk).update(status=Status.APPROVED)
+    workbook = download(personas.staff_a, tree.township_a)
+    cell(workbook["农村"], "BR-03", "410102001003").value = 2
+    result = upload(personas.staff_a, workbook, tree.township_a)
+    assert result.ok, result.errors
+    assert (result.branches, result.values) == (1, 1)
+
+    cell(workbook["农村"], "BR-05", "410102001002").value = 9
+    cell(workbook["农村"], "BR-03", "410102001003").value = 4
+    versions = list(MonthlyReport.objects.order_by("pk").values_list("version", flat=True))
+    result = upload(personas.staff_a, workbook, tree.township_a)
+    assert where(result) == [("农村", 2, "BR-05")]
+    assert "已审核，不能修改（现为“8”）" in result.errors[0].reason
+    assert "解锁" in result.errors[0].reason
+    assert list(MonthlyReport.objects.order_by("pk").values_list("version", flat=True)) == versions
+    assert ReportValue.objects.get(report__unit=village_a3, criterion__code="BR-03").value == 2
+
+
+def test_a_branch_on_the_wrong_worksheet_and_a_repeated_row_are_refused(
+    tree, personas, nothing_saved
+):
+    workbook = download(personas.staff_a, tree.township_a)
+    rural = workbook["农村"]
+    rural.append([tree.village_a1.code, "建设路社区"])
+    rural.append([tree.village_a2.code, "西流湖村", "", "是"])
+    nothing_saved()
+    result = upload(personas.staff_a, workbook, tree.township_a)
+    assert where(result) == [("农村", 3, CODE), ("农村", 4, CODE)]
+    assert "请填在工作表“城市社区”中" in result.errors[0].reason
+    assert "已在第2行出现" in result.errors[1].reason
+
+
+def test_a_renamed_worksheet_is_refused(tree, personas, nothing_saved):
+    workbook = download(personas.staff_a, tree.township_a)
+    workbook["农村"].title = "Sheet1"
+    nothing_saved()
+    result = upload(personas.staff_a, workbook, tree.township_a)
+    assert where(result) == [("Sheet1", None, "")]
+
+
+def test_another_months_sheet_is_refused(tree, personas, nothing_saved):
+    workbook = download(personas.staff_a, tree.township_a)
+    cell(workbook["农村"], "BR-05", "410102001002").value = 3
+    nothing_saved()
+    result = upload(personas.staff_a, workbook, tree.township_a, period=date(2026, 2, 1))
+    assert where(result) == [("农村", 1, ""), ("城市社区", 1, "")]
+    assert "这是 2026-03 的表格，本页是 2026-02" in result.errors[0].reason
+
+
+def test_one_failing_branch_rolls_back_the_whole_file(tree, personas, monkeypatch, nothing_saved):
+    workbook = download(personas.staff_a, tree.township_a)
+    cell(workbook["城市社区"], "SH-02", "410102001001").value = 25
+    cell(workbook["农村"], "BR-05", "410102001002").value = 3
+    real_save = workflow.report_save_values
+
+    def save_then_fail(*, report, **kwargs):
+        if report.unit_id == tree.village_a1.pk:
+            raise ValidationError("该月报表状态为“已提交”，不能修改。")
+        return real_save(report=report, **kwargs)
+
+    monkeypatch.setattr(workflow, "report_save_values", save_then_fail)
+    nothing_saved()
+    result = upload(personas.staff_a, workbook, tree.township_a)
+    assert where(result) == [("城市社区", 2, "")]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "填报.csv",
+            "支部编码,支部名称\r\n410102001002,西流湖村\r\n".encode(),
+            "请上传 Excel 文件（.xlsx）",
+        ),
+        ("填报.xlsx", b"not a workbook at all", "不是有效的 Excel（.xlsx）文件"),
+    ],
+)
+def test_a_file_that_is_not_an_xlsx_workbook_is_refused(
+    name, content, message, tree, personas, login, nothing_saved
+):
+    nothing_saved()
+    url = reverse("branches:report_sheet_upload", args=[tree.township_a.code, "2026-03"])
+    response = login(personas.staff_a).post(url, {"file": SimpleUploadedFile(name, content)})
+    assert response.status_code == 200
+    assert message in response.context["form"].errors["file"][0]
+
+
+def test_the_upload_page_lists_every_error(tree, personas, login):
+    workbook = download(personas.staff_a, tree.township_a)
+    cell(workbook["农村"], "BR-05", "410102001002").value = "=1"
+    cell(workbook["农村"], "BR-03", "410102001002").value = "两个"
+    url = reverse("branches:report_sheet_upload", args=[tree.township_a.code, "2026-03"])
+    response = login(personas.staff_a).post(url, {"file": xlsx_upload(workbook)})
+    page = response.content.decode()
+    assert "发现 2 处错误，没有保存任何数据" in page
+    assert "不接受公式，请填写数值" in page
+    assert "“村级后备干部人数”应填数字，收到的是“两个”。" in page
+
+
+# Who may download and upload.
+
+PAGES = ["download", "upload_get", "upload_post", "download_village", "download_other_county"]
+EXPECTED = {
+    "admin": [200, 200, 200, 404, 200],
+    "province_leader": [200, 403, 403, 404, 200],
+    "county_leader": [200, 403, 403, 404, 404],
+    "staff_a": [200, 200, 200, 404, 404],
+    "staff_b": [404, 404, 404, 404, 404],
+    "secretary": [404, 404, 404, 404, 404],
+    "auditor": [200, 403, 403, 404, 404],
+    "grid_worker": [404, 404, 404, 404, 404],
+}
+
+
+def request_page(client, tree, page):
+    township = tree.township_a.code
+    if page == "download":
+        return client.get(reverse("branches:report_sheet", args=[township, "2026-03"]))
+    if page == "upload_get":
+        return client.get(reverse("branches:report_sheet_upload", args=[township, "2026-03"]))
+    if page == "upload_post":
+        return client.post(reverse("branches:report_sheet_upload", args=[township, "2026-03"]))
+    if page == "download_village":
+        return client.get(reverse("branches:report_sheet", args=[tree.village_a1.code, "2026-03"]))
+    if page == "download_other_county":
+        other = tree.village_other.breadcrumbs()[-2].code
+        return client.get(reverse("branches:report_sheet", args=[other, "2026-03"]))
+    raise AssertionError(page)
+
+
+@pytest.mark.parametrize(
+    ("persona", "page", "status"),
+    [
+        (persona, page, status)
+        for persona in PERSONA_NAMES
+        for page, status in zip(PAGES, EXPECTED[persona], strict=True)
+    ],
+)
+def test_permission_matrix(persona, page, status, personas, tree, login):
+    response = request_page(login(getattr(personas, persona)), tree, page)
+    assert response.status_code == status
+
+
+@pytest.mark.parametrize("period", ["2026-05", "2026-13", "march"])
+def test_a_future_or_malformed_month_is_not_found(period, tree, personas, login):
+    url = reverse("branches:report_sheet", args=[tree.township_a.code, period])
+    assert login(personas.staff_a).get(url).status_code == 404
+
+
+def test_anonymous_users_are_sent_to_the_login_page(tree, client):
+    url = reverse("branches:report_sheet_upload", args=[tree.township_a.code, "2026-03"])
+    response = client.get(url)
+    assert response.status_code == 302
+    assert "login" in response["Location"]
