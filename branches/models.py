@@ -467,7 +467,11 @@ class StarAssessment(models.Model):
     """Whether one branch holds one star in one period, with the gaps and inputs that explain it."""
 
     unit = models.ForeignKey(
-        OrgUnit, verbose_name=_("支部"), related_name="star_assessments", on_delete=models.CASCADE
+        OrgUnit,
+        verbose_name=_("支部"),
+        related_name="star_assessments",
+        on_delete=models.CASCADE,
+        db_index=False,  # the unique (unit, period, kind, star) index serves unit lookups
     )
     unit_path = models.CharField(_("单位路径"), max_length=255)
     period = models.DateField(_("期间"), help_text=_("月度为该月第一天；年度为1月1日"))
@@ -478,7 +482,11 @@ class StarAssessment(models.Model):
     gaps = models.JSONField(_("差距"), default=list)
     inputs = models.JSONField(_("计算依据"), default=dict)
     criteria_set = models.ForeignKey(
-        CriteriaSet, verbose_name=_("指标体系"), related_name="+", on_delete=models.PROTECT
+        CriteriaSet,
+        verbose_name=_("指标体系"),
+        related_name="+",
+        on_delete=models.PROTECT,
+        db_index=False,  # only read when a set is deleted; the index would slow every recompute
     )
     digest = models.CharField(
         _("内容指纹"), max_length=16, default="", help_text=_("内容不变时重算不改写")
@@ -517,7 +525,11 @@ class BranchRating(models.Model):
         ALL = "ALL", _("否决全部")
 
     unit = models.ForeignKey(
-        OrgUnit, verbose_name=_("支部"), related_name="ratings", on_delete=models.CASCADE
+        OrgUnit,
+        verbose_name=_("支部"),
+        related_name="ratings",
+        on_delete=models.CASCADE,
+        db_index=False,  # the unique (unit, period, kind) index serves unit lookups
     )
     unit_path = models.CharField(_("单位路径"), max_length=255)
     area_type = models.CharField(_("区域类型"), max_length=8, choices=OrgUnit.AreaType.choices)
@@ -532,7 +544,11 @@ class BranchRating(models.Model):
     veto = models.CharField(_("一票否决"), max_length=8, choices=Veto.choices, default="NONE")
     gap_count = models.PositiveSmallIntegerField(_("差距数"), default=0)
     criteria_set = models.ForeignKey(
-        CriteriaSet, verbose_name=_("指标体系"), related_name="+", on_delete=models.PROTECT
+        CriteriaSet,
+        verbose_name=_("指标体系"),
+        related_name="+",
+        on_delete=models.PROTECT,
+        db_index=False,  # only read when a set is deleted; the index would slow every recompute
     )
     digest = models.CharField(
         _("内容指纹"), max_length=16, default="", help_text=_("内容不变时重算不改写")

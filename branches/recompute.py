@@ -8,14 +8,16 @@ The pure engine (`branches.rating.assess`) decides each branch in between.
 Rows whose content is unchanged are not written, so a second run writes nothing.
 """
 
+import csv
 import hashlib
-import json
+import io
 import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
 
+import orjson
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -215,12 +217,12 @@ _NOTHING: dict = {}
 
 
 def _dumps(data) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(data).decode()
 
 
 def _digest(*parts) -> str:
     """A short fingerprint of a row's content: unchanged rows are not written again."""
-    return hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()
+    return hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).hexdigest()
 
 
 def _changed(rows: list[tuple], stored, key_fields: tuple, key_positions: tuple) -> list[tuple]:
@@ -232,16 +234,20 @@ def _changed(rows: list[tuple], stored, key_fields: tuple, key_positions: tuple)
 
 
 def _upsert(model, columns: list[str], key: list[str], rows: list[tuple]) -> None:
-    """INSERT ... ON CONFLICT DO UPDATE in multi-row batches (PostgreSQL and SQLite alike).
+    """INSERT ... ON CONFLICT DO UPDATE of plain tuples.
 
     Plain tuples, not model instances: at province scale (300,000 rows) building and
-    preparing model objects would cost more than the database work.
+    preparing model objects would cost more than the database work. PostgreSQL gets
+    them through COPY into a temporary table; SQLite in multi-row INSERTs.
     """
     if not rows:
         return
     table = model._meta.db_table
     quote = connection.ops.quote_name
     updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c not in key)
+    if connection.vendor == "postgresql":
+        _upsert_by_copy(table, columns, key, updates, rows)
+        return
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
     batch = min(UPSERT_BATCH, MAX_PARAMS // len(columns))
     with connection.cursor() as cursor:
@@ -253,6 +259,24 @@ def _upsert(model, columns: list[str], key: list[str], rows: list[tuple]) -> Non
                 f"ON CONFLICT ({', '.join(quote(c) for c in key)}) DO UPDATE SET {updates}",
                 [value for row in chunk for value in row],
             )
+
+
+def _upsert_by_copy(table: str, columns, key, updates: str, rows: list[tuple]) -> None:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    buffer.seek(0)
+    names = ", ".join(columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE recompute_rows ON COMMIT DROP AS "
+            f"SELECT {names} FROM {table} WITH NO DATA"
+        )
+        cursor.copy_expert(f"COPY recompute_rows ({names}) FROM STDIN WITH (FORMAT csv)", buffer)
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM recompute_rows "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+        )
+        cursor.execute("DROP TABLE recompute_rows")
 
 
 def _read_values(window: Window, *, annual: bool, unit_ids, under) -> dict:

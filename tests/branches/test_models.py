@@ -66,3 +66,14 @@ def test_the_database_refuses_a_rated_unit_without_area_type(tree):
         OrgUnit.objects.add_child(
             tree.township_a, dict(code="X3", name="无类型", level=L.VILLAGE, area_type="")
         )
+
+
+def test_the_database_refuses_a_second_root(tree):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OrgUnit.objects.add_root(dict(code="42", name="湖北省", level=L.PROVINCE))
+
+
+def test_under_the_root_is_every_unit_without_a_path_test(tree):
+    qs = OrgUnit.objects.under(tree.province)
+    assert "LIKE" not in str(qs.query).upper()
+    assert qs.count() == OrgUnit.objects.count()
