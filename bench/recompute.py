@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -64,7 +64,8 @@ SELECT r.id, c.id,
         WHEN c.kind = 'BOOLEAN' THEN NULL
         WHEN c.comparator = 'LTE' THEN CASE WHEN random() < 0.01 THEN 1 ELSE 0 END
         WHEN c.aggregation = 'SUM' THEN round((c.threshold / 12 * (0.6 + random()))::numeric, 2)
-        WHEN c.kind = 'PERCENTAGE' THEN least(100, round((c.threshold * (0.9 + random() * 0.2))::numeric, 1))
+        WHEN c.kind = 'PERCENTAGE'
+            THEN least(100, round((c.threshold * (0.9 + random() * 0.2))::numeric, 1))
         ELSE round((c.threshold * (0.8 + random() * 0.5))::numeric, 0)
     END,
     ''
@@ -138,21 +139,23 @@ def main():
     print(f"\n{branches} rated branches, {values} values in {JANUARY:%Y-%m}\n")
 
     cold, result = timed(recompute.ratings_recompute, period=JANUARY)
-    print(f"full recompute, cold (no stored rows):   {cold:6.2f} s  ({result.written} rows written)")
+    print(f"full recompute, cold (no stored rows):  {cold:6.2f} s  ({result.written} rows)")
     warm, result = timed(recompute.ratings_recompute, period=JANUARY)
-    print(f"full recompute, warm (nothing changed):  {warm:6.2f} s  ({result.written} rows written)")
+    print(f"full recompute, warm (nothing changed): {warm:6.2f} s  ({result.written} rows)")
     # Stored rows that differ from what the engine derives: every row is rewritten.
     StarAssessment.objects.filter(period=JANUARY).update(gaps=[], inputs={}, digest="")
     BranchRating.objects.filter(period=JANUARY).update(gap_count=99, digest="")
     changed, result = timed(recompute.ratings_recompute, period=JANUARY)
-    print(f"full recompute, every row changed:       {changed:6.2f} s  ({result.written} rows written)")
+    print(f"full recompute, every row changed:      {changed:6.2f} s  ({result.written} rows)")
 
     execute(FLOOR_TABLE)
     execute("TRUNCATE bench_floor")
     floor_cold, rows = timed(execute, FLOOR, {"period": JANUARY})
     floor_update, _ = timed(execute, FLOOR, {"period": JANUARY})
-    print(f"floor (one INSERT ... SELECT ... GROUP BY ... ON CONFLICT), insert: {floor_cold:.2f} s"
-          f", update: {floor_update:.2f} s  ({rows} rows)")
+    print(
+        f"floor (one INSERT ... SELECT ... GROUP BY ... ON CONFLICT), insert: {floor_cold:.2f} s"
+        f", update: {floor_update:.2f} s  ({rows} rows)"
+    )
     print(f"ratio cold / floor insert:     {cold / floor_cold:.1f}x")
     print(f"ratio changed / floor update:  {changed / floor_update:.1f}x")
 
@@ -162,12 +165,16 @@ def main():
         BranchRating.objects.filter(unit_id=unit_id, period=JANUARY).update(digest="")
         seconds, _ = timed(recompute.ratings_recompute, period=JANUARY, unit_ids=[unit_id])
         one.append(seconds * 1000)
-    print(f"one branch-month after a submit: median {statistics.median(one):.1f} ms, "
-          f"max {max(one):.1f} ms (20 runs)")
+    print(
+        f"one branch-month after a submit: median {statistics.median(one):.1f} ms, "
+        f"max {max(one):.1f} ms (20 runs)"
+    )
     months = recompute.months_affected(JANUARY)
     seconds, _ = timed(recompute.branch_month_recompute, unit_id=unit_id, period=JANUARY)
-    print(f"the whole after-submit task for January ({len(months)} months to date): "
-          f"{seconds * 1000:.0f} ms")
+    print(
+        f"the whole after-submit task for January ({len(months)} months to date): "
+        f"{seconds * 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":
