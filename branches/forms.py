@@ -49,6 +49,7 @@ class UnitImportForm(forms.Form):
 
     file = forms.FileField(
         label=_("层级表文件"),
+        widget=forms.FileInput(attrs={"class": "form-control", "accept": ".xlsx,.csv"}),
         help_text=_("Excel（.xlsx）或 CSV 文件，第1行为列名，每行一个单位。"),
         error_messages={"required": _("请选择要导入的文件。")},
     )

@@ -173,6 +173,8 @@ def units_import(
     for row in sorted(by_code.values(), key=lambda r: (r.level or 0, r.number)):
         row.existing = existing.get(row.code)
         _check_place(row, by_code, existing, parent_codes, scope, errors)
+    if not scope:
+        _check_single_root(by_code.values(), errors)
     if errors:
         # In reading order: by row, then by the column's place in the file.
         place = {name: index for index, name in enumerate(header)}
@@ -363,8 +365,6 @@ def _check_place(row, by_code, existing, parent_codes, scope, errors) -> None:
     Rows are checked parents first (by level), so a parent's area type is settled when
     its children ask for it.
     """
-    if row.level is None:
-        return
     parent_row = by_code.get(row.parent_code)
     parent_unit = existing.get(row.parent_code)
     if row.parent_code and parent_row is None and parent_unit is None:
@@ -379,6 +379,8 @@ def _check_place(row, by_code, existing, parent_codes, scope, errors) -> None:
                 % {"code": row.parent_code},
             )
         )
+        return
+    if row.level is None:
         return
     unit = row.existing
     if unit is not None:
@@ -455,6 +457,25 @@ def _check_place(row, by_code, existing, parent_codes, scope, errors) -> None:
         else (parent_unit.area_type if parent_unit is not None else None)
     )
     row.area_type = _settle_area_type(row, parent_area_type, errors)
+
+
+def _check_single_root(rows, errors) -> None:
+    """The tree has one root (the province): a new unit without a parent needs an empty tree."""
+    new_roots = sorted(
+        (r for r in rows if not r.existing and not r.parent_code and r.level is not None),
+        key=lambda r: r.number,
+    )
+    if not new_roots:
+        return
+    root = OrgUnit.objects.filter(depth=1).first()
+    if root is not None:
+        reason = _("只能有一个顶级单位，系统中已有“%(root)s”，请填写上级编码。") % {"root": root}
+    else:
+        reason = _("只能有一个顶级单位，第%(row)s行已是顶级单位，请填写上级编码。") % {
+            "row": new_roots[0].number
+        }
+    for row in new_roots if root is not None else new_roots[1:]:
+        errors.append(RowError(row.number, row.column("parent_code"), reason))
 
 
 def _settle_area_type(row: _Row, parent_area_type: str | None, errors) -> str | None:
