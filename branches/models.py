@@ -486,7 +486,10 @@ class StarAssessment(models.Model):
         verbose_name=_("指标体系"),
         related_name="+",
         on_delete=models.PROTECT,
-        db_index=False,  # only read when a set is deleted; the index would slow every recompute
+        # Derived rows: Django's PROTECT guards the set; a database constraint and index
+        # would add a check per row to every province-wide recompute.
+        db_index=False,
+        db_constraint=False,
     )
     digest = models.CharField(
         _("内容指纹"), max_length=16, default="", help_text=_("内容不变时重算不改写")
@@ -548,7 +551,10 @@ class BranchRating(models.Model):
         verbose_name=_("指标体系"),
         related_name="+",
         on_delete=models.PROTECT,
-        db_index=False,  # only read when a set is deleted; the index would slow every recompute
+        # Derived rows: Django's PROTECT guards the set; a database constraint and index
+        # would add a check per row to every province-wide recompute.
+        db_index=False,
+        db_constraint=False,
     )
     digest = models.CharField(
         _("内容指纹"), max_length=16, default="", help_text=_("内容不变时重算不改写")

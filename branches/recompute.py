@@ -167,8 +167,9 @@ def ratings_recompute(
     values = _read_values(window, annual=annual, unit_ids=unit_ids, under=under)
     metrics = _read_metrics(specs, window, units)
 
-    computed_at = connection.ops.adapt_datetimefield_value(timezone.now())
-    period_db = connection.ops.adapt_datefield_value(period)
+    # As text once, not a date object per row: the rows go to COPY or SQL parameters.
+    computed_at = timezone.now().isoformat()
+    period_db = period.isoformat()
     stars, ratings = [], []
     for unit_id, path, area_type in units:
         spec = specs.get(area_type)
@@ -228,7 +229,7 @@ def _digest(*parts) -> str:
 def _changed(rows: list[tuple], stored, key_fields: tuple, key_positions: tuple) -> list[tuple]:
     """The rows whose stored digest differs (or that are not stored yet). Digest is rows[-2]."""
     digests = {
-        tuple(row[:-1]): row[-1] for row in stored.values_list(*key_fields, "digest").iterator()
+        tuple(row[:-1]): row[-1] for row in stored.values_list(*key_fields, "digest")
     }
     return [row for row in rows if digests.get(tuple(row[i] for i in key_positions)) != row[-2]]
 
