@@ -472,6 +472,9 @@ class StarAssessment(models.Model):
         related_name="star_assessments",
         on_delete=models.CASCADE,
         db_index=False,  # the unique (unit, period, kind, star) index serves unit lookups
+        # Derived rows, re-derivable by a recompute: Django cascades a unit's deletion, and
+        # a database constraint would add a check per row to a province-wide recompute.
+        db_constraint=False,
     )
     unit_path = models.CharField(_("单位路径"), max_length=255)
     period = models.DateField(_("期间"), help_text=_("月度为该月第一天；年度为1月1日"))
@@ -533,6 +536,9 @@ class BranchRating(models.Model):
         related_name="ratings",
         on_delete=models.CASCADE,
         db_index=False,  # the unique (unit, period, kind) index serves unit lookups
+        # Derived rows, re-derivable by a recompute: Django cascades a unit's deletion, and
+        # a database constraint would add a check per row to a province-wide recompute.
+        db_constraint=False,
     )
     unit_path = models.CharField(_("单位路径"), max_length=255)
     area_type = models.CharField(_("区域类型"), max_length=8, choices=OrgUnit.AreaType.choices)
