@@ -205,11 +205,14 @@ def ratings_recompute(
         scope &= Q(unit_id__in=[u[0] for u in units])
     elif under is not None:
         scope &= Q(unit_path__startswith=under.path)
-    stars = _changed(stars, StarAssessment.objects.filter(scope), ("unit_id", "star"), (0, 3))
-    ratings = _changed(ratings, BranchRating.objects.filter(scope), ("unit_id",), (0,))
-    _upsert(StarAssessment, STAR_COLUMNS, STAR_KEY, stars)
-    _upsert(BranchRating, RATING_COLUMNS, RATING_KEY, ratings)
-    result.written = len(ratings) + len(stars)
+    result.written = 0
+    for model, rows, key_fields, key_positions, columns, key in (
+        (StarAssessment, stars, ("unit_id", "star"), (0, 3), STAR_COLUMNS, STAR_KEY),
+        (BranchRating, ratings, ("unit_id",), (0,), RATING_COLUMNS, RATING_KEY),
+    ):
+        new, changed = _changed(rows, model.objects.filter(scope), key_fields, key_positions)
+        _write(model, columns, key, new=new, changed=changed)
+        result.written += len(new) + len(changed)
     result.unchanged = (result.branches - result.without_criteria) * 6 - result.written
     return result
 
@@ -226,29 +229,37 @@ def _digest(*parts) -> str:
     return hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).hexdigest()
 
 
-def _changed(rows: list[tuple], stored, key_fields: tuple, key_positions: tuple) -> list[tuple]:
-    """The rows whose stored digest differs (or that are not stored yet). Digest is rows[-2]."""
-    digests = {
-        tuple(row[:-1]): row[-1] for row in stored.values_list(*key_fields, "digest")
-    }
-    return [row for row in rows if digests.get(tuple(row[i] for i in key_positions)) != row[-2]]
+def _changed(rows: list[tuple], stored, key_fields: tuple, key_positions: tuple):
+    """(rows not stored yet, stored rows whose digest differs). The digest is row[-2]."""
+    digests = {tuple(row[:-1]): row[-1] for row in stored.values_list(*key_fields, "digest")}
+    new, changed = [], []
+    for row in rows:
+        digest = digests.get(tuple(row[i] for i in key_positions))
+        if digest is None:
+            new.append(row)
+        elif digest != row[-2]:
+            changed.append(row)
+    return new, changed
 
 
-def _upsert(model, columns: list[str], key: list[str], rows: list[tuple]) -> None:
-    """INSERT ... ON CONFLICT DO UPDATE of plain tuples.
+def _write(model, columns: list[str], key: list[str], *, new: list, changed: list) -> None:
+    """Write plain tuples, not model instances: at province scale (300,000 rows) building
+    and preparing model objects would cost more than the database work.
 
-    Plain tuples, not model instances: at province scale (300,000 rows) building and
-    preparing model objects would cost more than the database work. PostgreSQL gets
-    them through COPY into a temporary table; SQLite in multi-row INSERTs.
+    PostgreSQL: new rows by COPY straight into the table (the period's advisory lock keeps
+    other recomputes from inserting the same keys), changed rows by COPY into a temporary
+    table and one INSERT ... ON CONFLICT DO UPDATE. SQLite: multi-row upserts.
     """
-    if not rows:
-        return
     table = model._meta.db_table
     quote = connection.ops.quote_name
     updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c not in key)
     if connection.vendor == "postgresql":
-        _upsert_by_copy(table, columns, key, updates, rows)
+        if new:
+            _copy(table, columns, new)
+        if changed:
+            _upsert_by_copy(table, columns, key, updates, changed)
         return
+    rows = new + changed
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
     batch = min(UPSERT_BATCH, MAX_PARAMS // len(columns))
     with connection.cursor() as cursor:
@@ -262,17 +273,25 @@ def _upsert(model, columns: list[str], key: list[str], rows: list[tuple]) -> Non
             )
 
 
-def _upsert_by_copy(table: str, columns, key, updates: str, rows: list[tuple]) -> None:
+def _copy(table: str, columns, rows: list[tuple]) -> None:
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
     buffer.seek(0)
+    with connection.cursor() as cursor:
+        cursor.copy_expert(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buffer
+        )
+
+
+def _upsert_by_copy(table: str, columns, key, updates: str, rows: list[tuple]) -> None:
     names = ", ".join(columns)
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMPORARY TABLE recompute_rows ON COMMIT DROP AS "
             f"SELECT {names} FROM {table} WITH NO DATA"
         )
-        cursor.copy_expert(f"COPY recompute_rows ({names}) FROM STDIN WITH (FORMAT csv)", buffer)
+    _copy("recompute_rows", columns, rows)
+    with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({names}) SELECT {names} FROM recompute_rows "
             f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
