@@ -12,6 +12,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import Substr
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from branches.forms import UnitForm, UnitImportForm
@@ -91,6 +92,7 @@ def unit_detail(request, code):
             "breadcrumbs": _breadcrumbs(request.user, unit),
             "page": page,
             "rows": _with_counts(page.object_list),
+            "this_month": f"{timezone.localdate():%Y-%m}",
         },
     )
 

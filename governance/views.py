@@ -1,6 +1,9 @@
+from datetime import timedelta
+
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.shortcuts import render
+from django.utils import timezone
 
 from branches.models import OrgUnit
 
@@ -20,6 +23,8 @@ def home(request):
     level_counts = [(OrgUnit.Level(row["level"]).label, row["n"]) for row in by_level]
     area_counts = {row["area_type"]: row["n"] for row in by_area}
     rated_total = sum(area_counts.values())
+    this_month = timezone.localdate().replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
     return render(
         request,
         "governance/home.html",
@@ -30,5 +35,7 @@ def home(request):
             "rated_total": rated_total,
             "rated_rural": area_counts.get(OrgUnit.AreaType.RURAL, 0),
             "rated_urban": area_counts.get(OrgUnit.AreaType.URBAN, 0),
+            "this_month": f"{this_month:%Y-%m}",
+            "last_month": f"{last_month:%Y-%m}",
         },
     )

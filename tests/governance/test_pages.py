@@ -1,6 +1,7 @@
 """The portal's own pages: home, login and lockout, logout, and the Django admin."""
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from branches.models import OrgUnit
@@ -310,3 +311,14 @@ class TestAdmin:
         )
         assert response.status_code == 200
         assert [r["id"] for r in response.json()["results"]] == [str(tree.township_a.pk)]
+
+
+@time_machine.travel("2026-04-03 10:00 +0800", tick=False)
+def test_home_links_each_role_to_its_monthly_work(personas, login):
+    staff_home = login(personas.staff_a).get(reverse("home")).content.decode()
+    assert reverse("branches:report_review", args=["410102001", "2026-03"]) in staff_home
+    secretary_home = login(personas.secretary).get(reverse("home")).content.decode()
+    assert reverse("branches:report_edit", args=["410102001001", "2026-04"]) in secretary_home
+    assert reverse("branches:scorecard", args=["410102001001"]) in secretary_home
+    leader_home = login(personas.county_leader).get(reverse("home")).content.decode()
+    assert reverse("branches:summary", args=["410102"]) in leader_home
