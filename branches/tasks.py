@@ -8,7 +8,7 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from branches import recompute
-from branches.models import OrgUnit
+from branches.models import OrgUnit, Rating
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +46,15 @@ def sweep_marked_reports() -> dict:
 
 @shared_task(**RETRY)
 def recompute_closed_month() -> dict:
-    """The monthly beat job: recompute the month that just closed (run on the 1st)."""
+    """The monthly beat job: recompute the month that just closed (run on the 1st);
+    after December, the year's annual rating too."""
     today = timezone.localdate()
     closed = (
         date(today.year - 1, 12, 1) if today.month == 1 else date(today.year, today.month - 1, 1)
     )
     logger.info("recomputing closed month %s", closed)
-    return recompute.ratings_recompute(period=closed).as_dict()
+    result = recompute.ratings_recompute(period=closed).as_dict()
+    if closed.month == 12:
+        annual = recompute.ratings_recompute(period=closed, kind=Rating.ANNUAL)
+        result["annual"] = annual.as_dict()
+    return result

@@ -251,3 +251,17 @@ def test_two_recomputes_of_the_same_period_never_run_at_once(tree, criteria):
     holder.join(10)
     waiter.join(10)
     assert order == ["holder done", "recompute"]
+
+
+def test_the_beat_job_on_new_year_recomputes_december_and_the_annual_rating(tree, criteria):
+    from branches.tasks import recompute_closed_month
+
+    criteria_defaults_load(year=2025)
+    with time_machine.travel("2026-01-01 02:00 +0800", tick=False):
+        result = recompute_closed_month.delay().get()
+    assert result["period"] == "2025-12-01"
+    assert result["annual"]["kind"] == "ANNUAL"
+    assert set(BranchRating.objects.values_list("period", "kind")) == {
+        (date(2025, 12, 1), "MONTHLY"),
+        (date(2025, 1, 1), "ANNUAL"),
+    }
