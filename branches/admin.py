@@ -8,7 +8,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from treebeard.admin import TreeAdmin
 from treebeard.forms import MoveNodeForm, movenodeform_factory
 
-from branches.models import OrgUnit
+from branches.models import OrgUnit, assessment_paths_refresh
 
 L = OrgUnit.Level
 POSITION_LABELS = {
@@ -128,7 +128,14 @@ class OrgUnitAdmin(TreeAdmin, SimpleHistoryAdmin):
             if error := level_rule_error(node.level, parent):
                 messages.error(request, error)
                 return HttpResponseBadRequest(error)
-        return super().move_node(request)
+        response = super().move_node(request)
+        assessment_paths_refresh()
+        return response
+
+    def save_model(self, request, obj, form, change):
+        """A placement can renumber the paths of a whole subtree; keep stored copies in line."""
+        super().save_model(request, obj, form, change)
+        assessment_paths_refresh()
 
 
 from branches import criteria_admin  # noqa: E402, F401  (registers the criteria catalogue admin)

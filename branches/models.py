@@ -453,14 +453,28 @@ class Rating(models.TextChoices):
 
 
 class AssessmentQuerySet(models.QuerySet):
+    """Scoped by the unit's live path, never by the stored copy in unit_path: a unit moved
+    in the tree must leave its old jurisdiction at once, not at the next recompute."""
+
     def visible_to(self, user):
         path = jurisdiction_path(user)
         if path is None:
             return self.none()
-        return self.filter(unit_path__startswith=path) if path else self
+        return self.filter(unit__path__startswith=path) if path else self
 
     def under(self, unit):
-        return self if unit.depth == 1 else self.filter(unit_path__startswith=unit.path)
+        return self if unit.depth == 1 else self.filter(unit__path__startswith=unit.path)
+
+
+def assessment_paths_refresh() -> int:
+    """Bring the stored unit_path of every assessment row in line with the tree (after a move)."""
+    updated = 0
+    for model in (StarAssessment, BranchRating):
+        live_path = OrgUnit.objects.filter(pk=models.OuterRef("unit_id")).values("path")[:1]
+        updated += model.objects.exclude(unit_path=models.F("unit__path")).update(
+            unit_path=models.Subquery(live_path)
+        )
+    return updated
 
 
 class StarAssessment(models.Model):

@@ -152,37 +152,43 @@ def ratings_recompute(
     if not units:
         return result
 
+    window = Window(year=period.year, first_month=1, last_month=month)
+    values, entered_on = _read_values(window, annual=annual, unit_ids=unit_ids, under=under)
+    # A branch is rated on the criteria set its latest counted report was entered on (so
+    # a rating can be re-derived from what the branch was asked); without reports, on the
+    # year's active set.
     sets = {
-        s.area_type: s
-        for s in CriteriaSet.objects.filter(year=period.year, is_active=True).prefetch_related(
-            "criteria"
-        )
+        s.pk: s
+        for s in CriteriaSet.objects.filter(
+            Q(year=period.year, is_active=True) | Q(pk__in=set(entered_on.values()))
+        ).prefetch_related("criteria")
     }
-    specs = {area_type: spec_for(s) for area_type, s in sets.items()}
-    CriteriaSet.objects.filter(pk__in=[s.pk for s in sets.values()], locked_at__isnull=True).update(
+    active = {s.area_type: s.pk for s in sets.values() if s.is_active and s.year == period.year}
+    specs = {pk: spec_for(s) for pk, s in sets.items()}
+    CriteriaSet.objects.filter(pk__in=list(sets), locked_at__isnull=True).update(
         locked_at=timezone.now()
     )
-
-    window = Window(year=period.year, first_month=1, last_month=month)
-    values = _read_values(window, annual=annual, unit_ids=unit_ids, under=under)
-    metrics = _read_metrics(specs, window, units)
+    set_of = {
+        unit_id: entered_on.get(unit_id, active.get(area_type)) for unit_id, _p, area_type in units
+    }
+    metrics = _read_metrics(specs, window, set_of)
 
     # As text once, not a date object per row: the rows go to COPY or SQL parameters.
     computed_at = timezone.now().isoformat()
     period_db = period.isoformat()
     stars, ratings = [], []
     for unit_id, path, area_type in units:
-        spec = specs.get(area_type)
-        if spec is None:
+        set_id = set_of[unit_id]
+        if set_id is None:
             result.without_criteria += 1
             continue
+        spec = specs[set_id]
         assessment = rating.assess(
             spec,
             month=None if annual else month,
             values=values.get(unit_id, _NOTHING),
             metrics=metrics.get(unit_id, _NOTHING),
         )
-        set_id = sets[area_type].pk
         gap_count = 0
         for star in assessment.stars:
             gaps, inputs = _dumps(star.gaps), _dumps(star.inputs)
@@ -300,7 +306,8 @@ def _upsert_by_copy(table: str, columns, key, updates: str, rows: list[tuple]) -
 
 
 def _read_values(window: Window, *, annual: bool, unit_ids, under) -> dict:
-    """{unit id: {criterion code: {month: value}}} for the counted reports of the window.
+    """({unit id: {criterion code: {month: value}}}, {unit id: criteria set id of its latest
+    counted report}) for the counted reports of the window.
 
     The ORM builds the query; rows are read from the cursor directly, because at
     province scale (a million values) Django's per-row conversion dominates.
@@ -316,13 +323,21 @@ def _read_values(window: Window, *, annual: bool, unit_ids, under) -> dict:
     if under is not None:
         rows = rows.filter(report__unit__path__startswith=under.path)
     sql, params = rows.values_list(
-        "report__unit_id", "report__period", "criterion__code", "value_bool", "value_number"
+        "report__unit_id",
+        "report__period",
+        "criterion__code",
+        "value_bool",
+        "value_number",
+        "report__criteria_set_id",
     ).query.sql_with_params()
     values: dict = defaultdict(lambda: defaultdict(dict))
+    latest: dict[int, tuple[date, int]] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         while chunk := cursor.fetchmany(20_000):
-            for unit_id, period, code, value_bool, value_number in chunk:
+            for unit_id, period, code, value_bool, value_number, set_id in chunk:
+                if unit_id not in latest or latest[unit_id][0] < period:
+                    latest[unit_id] = (period, set_id)
                 if value_bool is not None:
                     value = bool(value_bool)
                 elif value_number is not None:
@@ -335,19 +350,26 @@ def _read_values(window: Window, *, annual: bool, unit_ids, under) -> dict:
                     continue
                 month = period.month if isinstance(period, date) else int(period[5:7])
                 values[unit_id][code][month] = value
-    return values
+    return values, {unit_id: set_id for unit_id, (_period, set_id) in latest.items()}
 
 
-def _read_metrics(specs: dict, window: Window, units) -> dict:
+def _read_metrics(specs: dict, window: Window, set_of: dict) -> dict:
     """{unit id: {criterion code: metric value}}, one registry call per metric key."""
+    metric_codes = {
+        set_id: [(c.code, c.metric_key) for c in spec.criteria if c.source == rating.Source.METRIC]
+        for set_id, spec in specs.items()
+    }
+    units_of_key = defaultdict(set)
+    for unit_id, set_id in set_of.items():
+        for _code, key in metric_codes.get(set_id, ()):
+            units_of_key[key].add(unit_id)
+    computed = {
+        key: registry.compute(key, window, sorted(ids)) for key, ids in units_of_key.items()
+    }
     metrics: dict = defaultdict(dict)
-    for area_type, spec in specs.items():
-        ids = [unit_id for unit_id, _path, unit_area in units if unit_area == area_type]
-        for criterion in spec.criteria:
-            if criterion.source != rating.Source.METRIC:
-                continue
-            for unit_id, value in registry.compute(criterion.metric_key, window, ids).items():
-                metrics[unit_id][criterion.code] = value
+    for unit_id, set_id in set_of.items():
+        for code, key in metric_codes.get(set_id, ()):
+            metrics[unit_id][code] = computed[key][unit_id]
     return metrics
 
 
@@ -364,7 +386,11 @@ def branch_month_recompute(*, unit_id: int, period: date) -> RecomputeResult:
     MonthlyReport.objects.filter(unit_id=unit_id, period=period, needs_recompute=True).update(
         needs_recompute=False
     )
-    return _recompute_months(months_affected(period), unit_ids=[unit_id])
+    result = _recompute_months(months_affected(period), unit_ids=[unit_id])
+    if period.year < timezone.localdate().year:
+        # A closed year's month changed (an unlock and correction): its annual rating too.
+        ratings_recompute(period=period, kind=Rating.ANNUAL, unit_ids=[unit_id])
+    return result
 
 
 def _recompute_months(months: list[date], *, unit_ids: list[int]) -> RecomputeResult:

@@ -56,15 +56,26 @@ class ConflictError(Exception):
         )
 
 
+# The years a period may fall in: outside them it is a typo, and the month before or after
+# year 1 (or 9999) cannot even be built as a date.
+PERIOD_YEARS = range(2000, 2101)
+
+
 def parse_period(text: str) -> date:
     """'2026-03' -> date(2026, 3, 1); ValidationError on anything else."""
     try:
         year, month = (int(part) for part in text.split("-"))
-        return date(year, month, 1)
+        period = date(year, month, 1)
     except (ValueError, TypeError):
         raise ValidationError(
             _("月份格式应为 YYYY-MM，例如 2026-03，收到的是“%(text)s”。") % {"text": text}
         ) from None
+    if year not in PERIOD_YEARS:
+        raise ValidationError(
+            _("月份的年份应在 %(first)s 至 %(last)s 年之间，收到的是“%(text)s”。")
+            % {"text": text, "first": PERIOD_YEARS[0], "last": PERIOD_YEARS[-1]}
+        )
+    return period
 
 
 def parse_value(criterion: Criterion, raw) -> bool | Decimal | None:
@@ -169,11 +180,12 @@ def _require(allowed: bool, message: str):
 
 
 def _claim(report: MonthlyReport, expected_version: int | None, **changes) -> None:
-    """Apply changes only if nobody saved the report since `expected_version` was read."""
+    """Apply changes only if nobody saved the report since `expected_version` was read
+    and its status is still the one the caller checked."""
     version = report.version if expected_version is None else expected_version
-    updated = MonthlyReport.objects.filter(pk=report.pk, version=version).update(
-        version=F("version") + 1, updated_at=timezone.now(), **changes
-    )
+    updated = MonthlyReport.objects.filter(
+        pk=report.pk, version=version, status=report.status
+    ).update(version=F("version") + 1, updated_at=timezone.now(), **changes)
     if not updated:
         report.refresh_from_db()
         raise ConflictError(report)
@@ -363,6 +375,8 @@ def evidence_add(*, report: MonthlyReport, user, criterion_code: str, upload) ->
     )
     if criterion is None:
         raise ValidationError(_("未知指标编码：%(codes)s") % {"codes": criterion_code})
+    # Evidence is part of the report: it bumps the version, and waits for no status change.
+    _claim(report, None)
     value, _created = ReportValue.objects.get_or_create(report=report, criterion=criterion)
     return Evidence.objects.create(
         value=value,

@@ -265,3 +265,70 @@ def test_the_beat_job_on_new_year_recomputes_december_and_the_annual_rating(tree
         (date(2025, 12, 1), "MONTHLY"),
         (date(2025, 1, 1), "ANNUAL"),
     }
+
+
+def test_a_moved_branch_leaves_its_old_jurisdiction_at_once(tree, criteria, personas):
+    put_reports(tree.village_a2, criteria, [1, 2, 3])
+    recompute.ratings_recompute(period=MARCH)
+    assert BranchRating.objects.visible_to(personas.staff_a).filter(unit=tree.village_a2).exists()
+    OrgUnit.objects.move(tree.village_a2, tree.township_b, "last-child")
+    assert not BranchRating.objects.visible_to(personas.staff_a).filter(unit=tree.village_a2)
+    assert BranchRating.objects.visible_to(personas.staff_b).filter(unit=tree.village_a2).exists()
+    moved = OrgUnit.objects.get(pk=tree.village_a2.pk)
+    assert BranchRating.objects.get(unit=moved, period=MARCH).unit_path != moved.path
+    from branches.models import assessment_paths_refresh
+
+    assert assessment_paths_refresh() == 6
+    assert BranchRating.objects.get(unit=moved, period=MARCH).unit_path == moved.path
+
+
+def test_a_branch_is_rated_on_the_set_its_reports_were_entered_on(tree, criteria):
+    from branches.criteria import criteria_set_copy
+    from branches.models import Criterion
+
+    put_reports(tree.village_a2, criteria, [1, 2, 3])
+    new_version = criteria_set_copy(source=criteria["RURAL"])
+    Criterion.objects.create(
+        criteria_set=new_version,
+        code="NEW-1",
+        star=2,
+        title="新增指标",
+        kind="BOOLEAN",
+        comparator="IS_YES",
+        aggregation="LATEST",
+    )
+    recompute.ratings_recompute(period=MARCH)
+    rating = BranchRating.objects.get(unit=tree.village_a2, period=MARCH)
+    assert (rating.level, rating.criteria_set_id) == (5, criteria["RURAL"].pk)
+    # A branch with no reports is measured against the year's active set.
+    assert BranchRating.objects.get(unit=tree.village_b1, period=MARCH).criteria_set_id == (
+        new_version.pk
+    )
+
+
+def test_correcting_a_closed_year_recomputes_its_annual_rating(tree):
+    last_year = {s.area_type: s for s in criteria_defaults_load(year=2025)}
+    unit = tree.village_a2
+    for month in range(1, 13):
+        report = MonthlyReport.objects.create(
+            unit=unit,
+            period=date(2025, month, 1),
+            criteria_set=last_year["RURAL"],
+            status="APPROVED",
+        )
+        for criterion in manual_criteria(last_year["RURAL"]):
+            value = passing_value(criterion)
+            ReportValue.objects.create(
+                report=report,
+                criterion=criterion,
+                value_bool=value if isinstance(value, bool) else None,
+                value_number=None if isinstance(value, bool) else value,
+            )
+    recompute.ratings_recompute(period=date(2025, 1, 1), kind="ANNUAL")
+    assert BranchRating.objects.get(unit=unit, kind="ANNUAL").level == 5
+    ReportValue.objects.filter(
+        report__unit=unit, report__period=date(2025, 12, 1), criterion__code="EC-02"
+    ).update(value_number=50)
+    recompute.branch_month_recompute(unit_id=unit.pk, period=date(2025, 12, 1))
+    annual = BranchRating.objects.get(unit=unit, kind="ANNUAL")
+    assert (annual.period, annual.level, annual.has_star_3) == (date(2025, 1, 1), 3, False)
