@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -45,8 +46,13 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # Reports in these states cannot change: submitted waits for review, approved is locked.
 LOCKED_STATUSES = (Status.SUBMITTED, Status.APPROVED)
-# Branch code, name and status come before the criteria.
-FIXED_COLUMNS = 3
+# Branch code, name, status and the report's version come before the criteria.
+FIXED_COLUMNS = 4
+VERSION_INDEX = 3
+# The version of a report that nobody has saved yet: opening a branch's page creates one,
+# empty. A blank version cell (no report at download) still matches it.
+UNSAVED_VERSION = MonthlyReport._meta.get_field("version").default
+STALE_ROW = gettext_lazy("该支部的数据在您下载表格后已被他人修改，请重新下载表格再填写。")
 STATUS_HEADER = re.compile(r"状态（(\d{4}-\d{2})）")
 CHUNK = 2000
 
@@ -103,8 +109,14 @@ def column_header(criterion: Criterion) -> str:
 
 def fixed_headers(period: date) -> list[str]:
     # The month in the status header ties the file to its month: an upload to another
-    # month's page is refused instead of overwriting that month.
-    return [_("支部编码"), _("支部名称"), _("状态（%(month)s）") % {"month": f"{period:%Y-%m}"}]
+    # month's page is refused instead of overwriting that month. The version column ties
+    # each row to the report it was downloaded from: an upload never overwrites a later edit.
+    return [
+        _("支部编码"),
+        _("支部名称"),
+        _("状态（%(month)s）") % {"month": f"{period:%Y-%m}"},
+        _("版本（请勿修改）"),
+    ]
 
 
 def sheet_title(area_type: str) -> str:
@@ -173,8 +185,19 @@ def report_sheet_file(*, user, unit: OrgUnit, period: date):
 
 def _sheet_layout(sheet, criteria: list[Criterion], *, last_row: int) -> None:
     sheet.freeze_panes = f"{get_column_letter(FIXED_COLUMNS + 1)}2"
-    for letter, width in (("A", 16), ("B", 18), ("C", 14)):
+    for letter, width in (("A", 16), ("B", 18), ("C", 14), ("D", 9)):
         sheet.column_dimensions[letter].width = width
+    version = get_column_letter(VERSION_INDEX + 1)
+    # Excel refuses anything typed into the version column; the upload checks it anyway.
+    guard = DataValidation(
+        type="custom",
+        formula1="FALSE",
+        showErrorMessage=True,
+        errorTitle=_("版本"),
+        error=_("此列由系统填写，用于发现下载后他人所做的修改，请勿修改。"),
+    )
+    guard.add(f"{version}2:{version}{max(last_row, 2)}")
+    sheet.data_validations.append(guard)
     for index, criterion in enumerate(criteria, start=FIXED_COLUMNS + 1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = 20
@@ -233,6 +256,12 @@ def _branch_row(sheet, branch, report, criteria, values) -> list:
         _styled(sheet, branch.code, number_format="@", **style),
         _styled(sheet, branch.name, **style),
         _styled(sheet, status, **style),
+        _styled(
+            sheet,
+            report.version if report else None,
+            font=LOCKED_FONT,
+            fill=LOCKED_FILL if locked else None,
+        ),
     ]
     for criterion in criteria:
         value, _note = values.get((branch.pk, criterion.code), (None, ""))
@@ -282,6 +311,8 @@ class _Change:
     sheet: str
     row: int
     values: dict[str, workflow.ValueInput]
+    # The report's version when the sheet was downloaded (UNSAVED_VERSION if it had none).
+    version: int
 
 
 class _Refused(Exception):
@@ -294,6 +325,8 @@ def report_sheet_import(*, user, unit: OrgUnit, period: date, tables) -> SheetIm
 
     Every cell is checked first; with any error nothing is saved. Only values that differ
     from what is stored are written, so uploading the same file twice changes nothing.
+    A row that changes a report saved by someone else since the download is refused, at
+    the check and again at the save, so that the upload never overwrites that edit.
     """
     upload = _Upload(user=user, unit=unit, period=period, tables=tables)
     for title, header, rows in tables:
@@ -315,14 +348,14 @@ def report_sheet_import(*, user, unit: OrgUnit, period: date, tables) -> SheetIm
 def _save(change: _Change, *, user, period: date) -> None:
     try:
         report = workflow.report_get_or_create(unit=change.branch, period=period)
-        # A bulk entry writes over the current version: the file was checked against it.
+        # The check passed against the downloaded version; a save since then fails here.
         workflow.report_save_values(
-            report=report, user=user, values=change.values, expected_version=None
+            report=report, user=user, values=change.values, expected_version=change.version
         )
     except ValidationError as error:
         raise _Refused(CellError(change.sheet, change.row, "", "；".join(error.messages))) from None
-    except workflow.ConflictError as error:
-        raise _Refused(CellError(change.sheet, change.row, "", str(error))) from None
+    except workflow.ConflictError:
+        raise _Refused(CellError(change.sheet, change.row, _("版本"), str(STALE_ROW))) from None
 
 
 class _Upload:
@@ -400,14 +433,19 @@ class _Upload:
         expected = fixed_headers(self.period)
         if header[:FIXED_COLUMNS] != expected:
             found = STATUS_HEADER.fullmatch(header[2]) if len(header) > 2 else None
-            if header[:2] == expected[:2] and found:
+            if header[:2] == expected[:2] and found and found.group(1) != f"{self.period:%Y-%m}":
                 reason = _(
                     "这是 %(file)s 的表格，本页是 %(month)s。请在 %(file)s 的页面上传，"
                     "或在本页重新下载 %(month)s 的表格。"
                 ) % {"file": found.group(1), "month": f"{self.period:%Y-%m}"}
+            elif header[:VERSION_INDEX] == expected[:VERSION_INDEX]:
+                reason = _(
+                    "第4列应为“%(column)s”：这是旧版表格，或该列被删除、移动或改名。"
+                    "请在本页重新下载表格再填写。"
+                ) % {"column": expected[VERSION_INDEX]}
             else:
                 reason = _(
-                    "前三列应为“%(columns)s”。请使用本页下载的表格，不要删除、移动或改名前三列。"
+                    "前四列应为“%(columns)s”。请使用本页下载的表格，不要删除、移动或改名前四列。"
                 ) % {"columns": "”“".join(expected)}
             self.error(title, 1, "", reason)
             return None
@@ -489,8 +527,32 @@ class _Upload:
             if value is not _UNCHANGED:
                 # The note is not in the sheet: keep the one entered on the page.
                 changed[column] = workflow.ValueInput(value, note)
+        # A row that changes nothing cannot overwrite anyone: its version is not looked at.
         if changed:
-            self.changes[branch.pk] = _Change(branch, title, number, changed)
+            version = self.downloaded_version(title, number, cells[VERSION_INDEX], report)
+            if version is not None:
+                self.changes[branch.pk] = _Change(branch, title, number, changed, version)
+
+    def downloaded_version(self, title, number, raw: str, report) -> int | None:
+        """The row's report version at download if it is still current; None if refused."""
+        column = _("版本")
+        if raw and not (raw.isascii() and raw.isdigit()):
+            self.error(
+                title,
+                number,
+                column,
+                _(
+                    "版本应为系统填写的数字，收到的是“%(raw)s”。此列请勿修改，"
+                    "请在本页重新下载表格再填写。"
+                )
+                % {"raw": raw},
+            )
+            return None
+        downloaded = int(raw) if raw else UNSAVED_VERSION
+        if downloaded != (report.version if report else UNSAVED_VERSION):
+            self.error(title, number, column, str(STALE_ROW))
+            return None
+        return downloaded
 
     def read_cell(self, title, number, column, raw, criterion, report, old):
         """The cell's new value, or _UNCHANGED (also when refused: the error is recorded)."""

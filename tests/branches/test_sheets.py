@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from branches import sheets, workflow
 from branches.criteria import criteria_defaults_load
-from branches.models import MonthlyReport, OrgUnit, ReportValue
+from branches.models import Criterion, MonthlyReport, OrgUnit, ReportValue
 from branches.spreadsheets import read_workbook
 from branches.workflow import ValueInput
 from tests.branches.factories import OrgUnitFactory
@@ -109,20 +109,20 @@ def test_the_sheet_has_one_worksheet_per_area_type_with_rules_in_the_headers(
     assert workbook.sheetnames == ["农村", "城市社区"]
     rural, urban = workbook["农村"], workbook["城市社区"]
     rural_header = [c.value for c in rural[1]]
-    assert rural_header[:3] == ["支部编码", "支部名称", "状态（2026-03）"]
+    assert rural_header[:4] == ["支部编码", "支部名称", "状态（2026-03）", "版本（请勿修改）"]
     assert "BR-05 党员集中培训学时（学时，≥32，全年累计）" in rural_header
     assert "BR-01 主题党日按月开展（是/否，须为“是”，每月达标）" in rural_header
     assert 'BR-02 "三会一课"按规定召开（是/否，须为“是”，全年至少11个月达标）' in rural_header
-    assert any(h.startswith("VT-02 ") and h.endswith("一票否决）") for h in rural_header[3:])
+    assert any(h.startswith("VT-02 ") and h.endswith("一票否决）") for h in rural_header[4:])
     assert any(h.startswith("IN-01 ") for h in rural_header)
     urban_header = [c.value for c in urban[1]]
-    assert any(h.startswith("SH-01 红色物业覆盖小区比例（%，≥80") for h in urban_header[3:])
+    assert any(h.startswith("SH-01 红色物业覆盖小区比例（%，≥80") for h in urban_header[4:])
     assert not any(h.startswith("IN-01 ") for h in urban_header)
     # Metric criteria are computed, never typed in.
     assert not any(h.startswith("SA-01 ") for h in rural_header + urban_header)
     assert [c.value for c in rural["A"][1:]] == ["410102001002", "410102001003"]
     assert [c.value for c in urban["A"][1:]] == ["410102001001"]
-    assert rural.freeze_panes == "D2"
+    assert rural.freeze_panes == "E2"
 
 
 def test_yes_no_columns_offer_a_list_and_number_columns_refuse_text(tree, personas):
@@ -148,6 +148,9 @@ def test_current_values_are_filled_and_submitted_rows_are_grey(tree, personas, v
     draft_row, locked_row = rural[2], rural[3]
     assert draft_row[2].value == "草稿"
     assert locked_row[2].value == "已提交（不可修改）"
+    # Each row carries its report's version; a branch without a report has none.
+    assert (draft_row[3].value, locked_row[3].value) == (2, 2)
+    assert download(personas.staff_a, tree.township_a)["城市社区"]["D2"].value is None
     assert locked_row[5].fill.fgColor.rgb.endswith("D9D9D9")
     assert draft_row[5].fill.fill_type is None
 
@@ -217,6 +220,160 @@ def test_a_cleared_cell_clears_the_draft_value(tree, personas):
     assert value.value is None
 
 
+# Edits made in the browser since the download are never overwritten.
+
+STALE = "该支部的数据在您下载表格后已被他人修改，请重新下载表格再填写。"
+
+
+def stored(unit):
+    return {
+        v.criterion.code: v.value
+        for v in ReportValue.objects.filter(report__unit=unit, report__period=MARCH)
+        .select_related("criterion")
+        .exclude(value_bool=None, value_number=None)
+    }
+
+
+def secretary_fills_a1(tree, personas):
+    """The secretary of 社区A1 saves every manual value of the month in the browser."""
+    report = workflow.report_get_or_create(unit=tree.village_a1, period=MARCH)
+    values = {
+        c.code: True if c.kind == Criterion.Kind.BOOLEAN else Decimal(1)
+        for c in workflow.manual_criteria(report.criteria_set)
+    }
+    save(tree.village_a1, personas.secretary, **values)
+    return values
+
+
+def test_an_upload_from_before_a_browser_edit_is_refused_and_loses_nothing(
+    tree, personas, nothing_saved
+):
+    workbook = download(personas.staff_a, tree.township_a)
+    a1_values = secretary_fills_a1(tree, personas)
+    cell(workbook["农村"], "BR-03", "410102001002").value = 2
+    nothing_saved()
+
+    result = upload(personas.staff_a, workbook, tree.township_a)
+
+    assert [str(e) for e in result.errors] == [f"城市社区 第2行 [版本] {STALE}"]
+    assert stored(tree.village_a1) == a1_values
+    assert stored(tree.village_a2) == {}
+
+
+def test_a_stale_value_does_not_win_over_a_newer_one(tree, personas, nothing_saved):
+    save(tree.village_a1, personas.secretary, **{"SH-02": Decimal(5)})
+    workbook = download(personas.staff_a, tree.township_a)
+    save(tree.village_a1, personas.secretary, **{"SH-02": Decimal(7)})
+    cell(workbook["城市社区"], "SH-02", "410102001001").value = 3
+    nothing_saved()
+
+    result = upload(personas.staff_a, workbook, tree.township_a)
+
+    assert where(result) == [("城市社区", 2, "版本")]
+    assert stored(tree.village_a1) == {"SH-02": Decimal(7)}
+
+
+def test_a_fresh_download_after_the_edit_uploads_and_keeps_the_edit(tree, personas):
+    download(personas.staff_a, tree.township_a)
+    a1_values = secretary_fills_a1(tree, personas)
+    workbook = download(personas.staff_a, tree.township_a)
+    cell(workbook["农村"], "BR-03", "410102001002").value = 2
+
+    result = upload(personas.staff_a, workbook, tree.township_a)
+
+    assert result.ok, result.errors
+    assert (result.branches, result.values) == (1, 1)
+    assert stored(tree.village_a1) == a1_values
+    assert stored(tree.village_a2) == {"BR-03": Decimal(2)}
+
+
+def test_a_stale_row_that_changes_nothing_does_not_block_the_others(tree, personas):
+    workbook = download(personas.staff_a, tree.township_a)
+    save(tree.village_a1, personas.secretary, **{"SH-02": Decimal(7)})
+    cell(workbook["城市社区"], "SH-02", "410102001001").value = 7
+    cell(workbook["农村"], "BR-03", "410102001002").value = 2
+    result = upload(personas.staff_a, workbook, tree.township_a)
+    assert result.ok, result.errors
+    assert (result.branches, result.values) == (1, 1)
+
+
+def test_a_draft_only_opened_since_the_download_is_not_a_conflict(tree, personas):
+    workbook = download(personas.staff_a, tree.township_a)
+    # Opening a branch's page creates its empty draft; nothing was saved in it.
+    workflow.report_get_or_create(unit=tree.village_a2, period=MARCH)
+    cell(workbook["农村"], "BR-03", "410102001002").value = 2
+    assert upload(personas.staff_a, workbook, tree.township_a).ok
+    assert stored(tree.village_a2) == {"BR-03": Decimal(2)}
+
+
+@pytest.mark.parametrize(
+    ("version", "reason"),
+    [
+        (
+            "abc",
+            "版本应为系统填写的数字，收到的是“abc”。此列请勿修改，请在本页重新下载表格再填写。",
+        ),
+        (-2, "版本应为系统填写的数字，收到的是“-2”。此列请勿修改，请在本页重新下载表格再填写。"),
+        (99, STALE),
+        (None, STALE),
+    ],
+)
+def test_a_tampered_version_cell_is_refused_in_a_changed_row(
+    version, reason, tree, personas, nothing_saved
+):
+    save(tree.village_a1, personas.secretary, **{"SH-02": Decimal(5)})
+    workbook = download(personas.staff_a, tree.township_a)
+    urban = workbook["城市社区"]
+    urban["D2"].value = version
+    nothing_saved()
+    # An unchanged row is left alone whatever its version cell says.
+    assert upload(personas.staff_a, workbook, tree.township_a).ok
+
+    cell(urban, "SH-02", "410102001001").value = 6
+    result = upload(personas.staff_a, workbook, tree.township_a)
+    assert where(result) == [("城市社区", 2, "版本")]
+    assert result.errors[0].reason == reason
+
+
+def test_a_sheet_without_the_version_column_is_refused_as_an_old_template(
+    tree, personas, nothing_saved
+):
+    workbook = download(personas.staff_a, tree.township_a)
+    workbook["农村"].delete_cols(4)
+    cell(workbook["农村"], "BR-03", "410102001002").value = 2
+    nothing_saved()
+    result = upload(personas.staff_a, workbook, tree.township_a)
+    assert where(result) == [("农村", 1, "")]
+    assert "第4列应为“版本（请勿修改）”：这是旧版表格" in result.errors[0].reason
+
+
+def test_an_edit_between_the_check_and_the_save_rolls_back_the_whole_file(
+    tree, personas, monkeypatch
+):
+    workbook = download(personas.staff_a, tree.township_a)
+    cell(workbook["农村"], "BR-03", "410102001002").value = 2
+    cell(workbook["城市社区"], "SH-02", "410102001001").value = 3
+    real_get_or_create = workflow.report_get_or_create
+
+    def secretary_saves_first(*, unit, period):
+        # The secretary saves after the check, just before the upload reads the report.
+        if unit == tree.village_a1:
+            workflow.report_save_values(
+                report=real_get_or_create(unit=unit, period=period),
+                user=personas.secretary,
+                values={"SH-02": ValueInput(Decimal(7))},
+                expected_version=None,
+            )
+        return real_get_or_create(unit=unit, period=period)
+
+    monkeypatch.setattr(workflow, "report_get_or_create", secretary_saves_first)
+    result = upload(personas.staff_a, workbook, tree.township_a)
+
+    assert [str(e) for e in result.errors] == [f"城市社区 第2行 [版本] {STALE}"]
+    # The 农村 row was saved first, then undone with the rest of the file.
+    assert stored(tree.village_a2) == {}
+
+
 # Every bad input: errors by row and column, nothing saved.
 
 
@@ -249,7 +406,7 @@ def test_wrong_types_are_reported_by_row_and_column_and_nothing_is_saved(
 
 def test_an_unknown_branch_code_is_refused(tree, personas, nothing_saved):
     workbook = download(personas.staff_a, tree.township_a)
-    workbook["农村"].append(["419999999999", "不存在村", "", 25])
+    workbook["农村"].append(["419999999999", "不存在村", "", "", 25])
     nothing_saved()
     result = upload(personas.staff_a, workbook, tree.township_a)
     assert where(result) == [("农村", 3, CODE)]
@@ -258,7 +415,7 @@ def test_an_unknown_branch_code_is_refused(tree, personas, nothing_saved):
 
 def test_a_branch_of_another_township_is_refused_like_an_unknown_one(tree, personas, nothing_saved):
     workbook = download(personas.staff_a, tree.township_a)
-    workbook["农村"].append([tree.village_b1.code, "须水村", "", "是"])
+    workbook["农村"].append([tree.village_b1.code, "须水村", "", "", "是"])
     nothing_saved()
     result = upload(personas.staff_a, workbook, tree.township_a)
     assert where(result) == [("农村", 3, CODE)]
@@ -268,8 +425,8 @@ def test_a_branch_of_another_township_is_refused_like_an_unknown_one(tree, perso
 
 def test_a_branch_in_scope_but_outside_the_unit_is_refused(tree, personas, nothing_saved):
     workbook = download(personas.admin, tree.township_a)
-    workbook["农村"].append([tree.village_b1.code, "须水村", "", "是"])
-    workbook["农村"].append([tree.township_b.code, "须水街道", "", "是"])
+    workbook["农村"].append([tree.village_b1.code, "须水村", "", "", "是"])
+    workbook["农村"].append([tree.township_b.code, "须水街道", "", "", "是"])
     nothing_saved()
     result = upload(personas.admin, workbook, tree.township_a)
     assert where(result) == [("农村", 3, CODE), ("农村", 4, CODE)]
@@ -330,6 +487,7 @@ def test_a_changed_value_in_a_locked_row_is_refused_but_an_unchanged_one_passes(
     assert result.ok, result.errors
     assert (result.branches, result.values) == (1, 1)
 
+    workbook = download(personas.staff_a, tree.township_a)
     cell(workbook["农村"], "BR-05", "410102001002").value = 9
     cell(workbook["农村"], "BR-03", "410102001003").value = 4
     versions = list(MonthlyReport.objects.order_by("pk").values_list("version", flat=True))
@@ -347,7 +505,7 @@ def test_a_branch_on_the_wrong_worksheet_and_a_repeated_row_are_refused(
     workbook = download(personas.staff_a, tree.township_a)
     rural = workbook["农村"]
     rural.append([tree.village_a1.code, "建设路社区"])
-    rural.append([tree.village_a2.code, "西流湖村", "", "是"])
+    rural.append([tree.village_a2.code, "西流湖村", "", "", "是"])
     nothing_saved()
     result = upload(personas.staff_a, workbook, tree.township_a)
     assert where(result) == [("农村", 3, CODE), ("农村", 4, CODE)]
