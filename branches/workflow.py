@@ -214,6 +214,15 @@ def report_save_values(
     if unknown:
         raise ValidationError(_("未知指标编码：%(codes)s") % {"codes": "、".join(unknown)})
     existing = {v.criterion.code: v for v in report.values.select_related("criterion")}
+    # Callers parse user input already; checking again here keeps every entry path honest.
+    errors = []
+    for code, given in values.items():
+        try:
+            parse_value(criteria[code], given.value)
+        except ValidationError as error:
+            errors.extend(error.messages)
+    if errors:
+        raise ValidationError(errors)
     for code, given in values.items():
         criterion = criteria[code]
         row = existing.get(code) or ReportValue(report=report, criterion=criterion)

@@ -25,16 +25,18 @@ class OrgUnitFactory(factory.django.DjangoModelFactory):
 
 def passing_value(criterion):
     """A monthly value that meets the criterion on its own (sums pro-rate by month)."""
-    from decimal import Decimal
+    from decimal import ROUND_CEILING, Decimal
 
     from branches.models import Criterion
 
     C = Criterion.Comparator
+    integer = criterion.kind == Criterion.Kind.INTEGER
     if criterion.kind == Criterion.Kind.BOOLEAN:
         return True
     if criterion.comparator == C.LTE:
         return Decimal(0)
     if criterion.aggregation == Criterion.Aggregation.SUM:
         # Year to date the threshold is pro-rated, so a twelfth a month is enough.
-        return (criterion.threshold / 12).quantize(Decimal("0.01")) + 1
+        monthly = (criterion.threshold / 12).quantize(Decimal("0.01")) + 1
+        return monthly.to_integral_value(rounding=ROUND_CEILING) if integer else monthly
     return criterion.threshold

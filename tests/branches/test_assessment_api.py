@@ -167,6 +167,13 @@ class TestCriteriaSets:
 
         assert [(r["area_type"], r["version"]) for r in rows] == expected
 
+    @pytest.mark.parametrize("year", ["0", "1999", "2101", "99999999999999999999999"])
+    def test_a_year_outside_the_years_kept_is_refused(self, criteria, staff_a_client, year):
+        response = staff_a_client.get(CRITERIA_SETS_URL, {"year": year})
+
+        assert response.status_code == 400
+        assert "year" in response.json()
+
     def test_a_set_carries_its_criteria_with_rules_and_star_names(self, criteria, staff_a_client):
         urban = CriteriaSet.objects.get(area_type="URBAN")
 
@@ -311,6 +318,18 @@ class TestReportFilters:
         assert response.status_code == 400
         assert "YYYY-MM" in response.json()["period"][0]
 
+    @pytest.mark.parametrize("url", [REPORTS_URL, RATINGS_URL])
+    @pytest.mark.parametrize("period", ["0001-01", "9999-12"])
+    def test_a_period_outside_the_years_kept_is_refused_with_the_range(
+        self, reports, staff_a_client, url, period
+    ):
+        response = staff_a_client.get(url, {"period": period})
+
+        assert response.status_code == 400
+        assert response.json()["period"] == [
+            f"月份的年份应在 2000 至 2100 年之间，收到的是“{period}”。"
+        ]
+
 
 class TestReportCreate:
     def test_it_creates_a_draft_for_a_new_month(self, tree, criteria, staff_a_client):
@@ -371,6 +390,20 @@ class TestReportCreate:
 
         assert response.status_code == 400
         assert message in response.json()["non_field_errors"][0]
+        assert not MonthlyReport.objects.exists()
+
+    @pytest.mark.parametrize("period", ["0001-01", "9999-12"])
+    def test_a_period_outside_the_years_kept_creates_nothing(
+        self, criteria, tree, staff_a_client, period
+    ):
+        response = staff_a_client.post(
+            REPORTS_URL,
+            {"unit": "410102001002", "period": period},
+            content_type="application/json",
+        )
+
+        assert response.status_code == 400
+        assert "2000 至 2100" in response.json()["period"][0]
         assert not MonthlyReport.objects.exists()
 
     def test_a_malformed_period_is_refused(self, criteria, tree, staff_a_client):
@@ -532,8 +565,8 @@ class TestWorkflow:
     ):
         response = TestReportValues().patch(staff_a_client, report_a1, passing_values(report_a1))
         assert response.status_code == 200
-        add_evidence(report_a1, personas.staff_a)
         report_a1.refresh_from_db()
+        add_evidence(report_a1, personas.staff_a)
 
         with django_capture_on_commit_callbacks(execute=True):
             submitted = self.post(staff_a_client, report_a1, "submit")

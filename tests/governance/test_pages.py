@@ -322,3 +322,16 @@ def test_home_links_each_role_to_its_monthly_work(personas, login):
     assert reverse("branches:scorecard", args=["410102001001"]) in secretary_home
     leader_home = login(personas.county_leader).get(reverse("home")).content.decode()
     assert reverse("branches:summary", args=["410102"]) in leader_home
+
+
+def test_out_of_scope_and_forbidden_pages_explain_themselves_in_chinese(personas, tree, login):
+    client = login(personas.staff_a)
+    missing = client.get(reverse("branches:unit_detail", args=[tree.village_b1.code]))
+    assert missing.status_code == 404
+    assert "不在您的管辖范围内" in missing.content.decode()
+    assert tree.village_b1.name not in missing.content.decode()
+    forbidden = login(personas.auditor).get(
+        reverse("branches:unit_edit", args=[tree.village_a1.code])
+    )
+    assert forbidden.status_code == 403
+    assert "返回首页" in forbidden.content.decode()
