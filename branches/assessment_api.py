@@ -244,7 +244,12 @@ class CriteriaSetDetailSerializer(CriteriaSetSerializer):
 
 
 class CriteriaSetFilter(filters.FilterSet):
-    year = filters.NumberFilter(help_text=_("年度，如 2026"))
+    # The same years as a period (workflow.PERIOD_YEARS): a year outside them is a typo.
+    year = filters.NumberFilter(
+        help_text=_("年度，如 2026"),
+        min_value=workflow.PERIOD_YEARS[0],
+        max_value=workflow.PERIOD_YEARS[-1],
+    )
     area_type = filters.ChoiceFilter(
         choices=OrgUnit.AreaType.choices, help_text=_("区域类型：RURAL 农村，URBAN 城市社区")
     )

@@ -44,6 +44,45 @@ class CriterionForm(forms.ModelForm):
         return key
 
 
+class CriteriaSetForm(forms.ModelForm):
+    class Meta:
+        model = CriteriaSet
+        fields = [
+            "year",
+            "area_type",
+            "version",
+            "name",
+            "star_names",
+            "capstone",
+            "is_active",
+            "is_default_catalogue",
+            "note",
+        ]
+
+    def clean_star_names(self):
+        """Exactly five names: the engine and every page index the stars 1..5 by them."""
+        names = self.cleaned_data.get("star_names")
+        example = '["支部过硬星", "产业兴旺星", "生态宜居星", "平安法治星", "文明幸福星"]'
+        if not isinstance(names, list):
+            raise ValidationError(
+                _("五颗星名称应写成按顺序排列的列表，例如 %(example)s。") % {"example": example}
+            )
+        if len(names) != len(CriteriaSet.Stars):
+            raise ValidationError(
+                _(
+                    "五颗星名称应正好 5 个，现在是 %(n)s 个。"
+                    "请按第一至第五颗星的顺序填写，例如 %(example)s。"
+                )
+                % {"n": len(names), "example": example}
+            )
+        for star, name in enumerate(names, start=1):
+            if not isinstance(name, str) or not name.strip():
+                raise ValidationError(
+                    _("第%(star)s颗星的名称为空或不是文字，请填写星的名称。") % {"star": star}
+                )
+        return [name.strip() for name in names]
+
+
 class CriterionInline(admin.TabularInline):
     model = Criterion
     form = CriterionForm
@@ -65,6 +104,7 @@ class CriterionInline(admin.TabularInline):
 
 @admin.register(CriteriaSet)
 class CriteriaSetAdmin(SimpleHistoryAdmin):
+    form = CriteriaSetForm
     list_display = [
         "name",
         "year",

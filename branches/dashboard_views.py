@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from branches import dashboards
 from branches.models import BranchRating, OrgUnit, Rating
 from branches.views import _breadcrumbs, get_unit_for_user
-from branches.workflow import parse_period
+from branches.workflow import PERIOD_YEARS, parse_period
 
 BRANCHES_PAGE_SIZE = 50
 # ?sort= -> the ordering of the branch list; the path breaks ties so pages are stable.
@@ -40,18 +40,32 @@ def _kind(request) -> str:
 def _requested_period(request, kind: str) -> date | None:
     """?period=YYYY-MM as the stored period (the year's 1 January for the annual rating).
 
-    The annual rating also takes ?period=YYYY, as its year picker sends.
+    The annual rating also takes ?period=YYYY, as its year picker sends. ValidationError
+    (with the reason) for a malformed month or one outside `PERIOD_YEARS`.
     """
     text = request.GET.get("period")
     if not text:
         return None
     if kind == Rating.ANNUAL and text.isdigit() and len(text) == 4:
         text = f"{text}-01"
-    try:
-        month = parse_period(text)
-    except ValidationError:
-        raise Http404("not a month") from None
+    month = parse_period(text)
     return date(month.year, 1, 1) if kind == Rating.ANNUAL else month
+
+
+def _requested_year(request) -> int:
+    """?year= of the history chart (default this year); ValidationError outside PERIOD_YEARS."""
+    text = request.GET.get("year") or str(timezone.localdate().year)
+    if not (text.isdigit() and int(text) in PERIOD_YEARS):
+        raise ValidationError(
+            _("年度应为 %(first)s 至 %(last)s 之间的四位数字，例如 2026，收到的是“%(text)s”。")
+            % {"text": text, "first": PERIOD_YEARS[0], "last": PERIOD_YEARS[-1]}
+        )
+    return int(text)
+
+
+def _bad_request(error: ValidationError) -> JsonResponse:
+    """A JSON endpoint's answer to a bad query: 400 with what is wrong, as the API answers."""
+    return JsonResponse({"detail": " ".join(error.messages)}, status=400)
 
 
 def _shift(period: date, months: int) -> date:
@@ -63,7 +77,7 @@ def _period_nav(period: date, kind: str) -> dict:
     """The period's label and the ?period= values of the one before and after (not the future)."""
     annual = kind == Rating.ANNUAL
     step = 12 if annual else 1
-    later = _shift(period, step)
+    earlier, later = _shift(period, -step), _shift(period, step)
     if annual:
         label = _("%(year)s年度") % {"year": period.year}
     else:
@@ -72,8 +86,10 @@ def _period_nav(period: date, kind: str) -> dict:
         "label": label,
         "value": f"{period:%Y-%m}",
         "year": period.year,
-        "previous": f"{_shift(period, -step):%Y-%m}",
-        "next": f"{later:%Y-%m}" if later <= timezone.localdate().replace(day=1) else None,
+        "previous": f"{earlier:%Y-%m}" if earlier.year in PERIOD_YEARS else None,
+        "next": f"{later:%Y-%m}"
+        if later <= timezone.localdate().replace(day=1) and later.year in PERIOD_YEARS
+        else None,
     }
 
 
@@ -98,28 +114,32 @@ def scorecard(request, code):
     user = request.user
     unit = get_branch_for_reader(user, code)
     kind = _kind(request)
-    period = _requested_period(request, kind) or dashboards.latest_period(
-        BranchRating.objects.visible_to(user).filter(unit=unit), kind=kind
-    )
     breadcrumbs = _breadcrumbs(user, unit)
     # The township's summary, when the user's jurisdiction reaches it.
     parent = breadcrumbs[-2] if len(breadcrumbs) > 1 else None
-    return render(
-        request,
-        "branches/scorecard.html",
-        {
-            "unit": unit,
-            "breadcrumbs": breadcrumbs,
-            "tail": _("星级评定"),
-            "kind": kind,
-            "is_annual": kind == Rating.ANNUAL,
-            "nav": _period_nav(period, kind) if period else None,
-            "card": dashboards.scorecard(user, unit, period=period, kind=kind) if period else None,
-            "history_year": period.year if period else None,
-            "current_month": f"{timezone.localdate():%Y-%m}",
-            "parent_summary": parent[0] if parent and parent[1] else None,
-        },
+    context = {
+        "unit": unit,
+        "breadcrumbs": breadcrumbs,
+        "tail": _("星级评定"),
+        "kind": kind,
+        "is_annual": kind == Rating.ANNUAL,
+        "current_month": f"{timezone.localdate():%Y-%m}",
+        "parent_summary": parent[0] if parent and parent[1] else None,
+    }
+    try:
+        period = _requested_period(request, kind)
+    except ValidationError as error:
+        context["problems"] = error.messages
+        return render(request, "branches/scorecard.html", context, status=404)
+    period = period or dashboards.latest_period(
+        BranchRating.objects.visible_to(user).filter(unit=unit), kind=kind
     )
+    context |= {
+        "nav": _period_nav(period, kind) if period else None,
+        "card": dashboards.scorecard(user, unit, period=period, kind=kind) if period else None,
+        "history_year": period.year if period else None,
+    }
+    return render(request, "branches/scorecard.html", context)
 
 
 @login_required
@@ -127,20 +147,17 @@ def scorecard_history(request, code):
     """The branch's levels and stars held month by month through a year (?year=, default now)."""
     unit = get_branch_for_reader(request.user, code)
     try:
-        year = int(request.GET.get("year") or timezone.localdate().year)
-    except ValueError:
-        raise Http404("not a year") from None
+        year = _requested_year(request)
+    except ValidationError as error:
+        return _bad_request(error)
     return JsonResponse(dashboards.history(request.user, unit, year=year))
 
 
-def _summary_scope(request, code) -> tuple[OrgUnit, str, date | None]:
-    user = request.user
-    unit = get_summary_unit_for_user(user, code)
-    kind = _kind(request)
-    period = _requested_period(request, kind) or dashboards.latest_period(
-        BranchRating.objects.visible_to(user).under(unit), kind=kind
+def _summary_period(request, unit: OrgUnit, kind: str) -> date | None:
+    """The period a summary shows; ValidationError for a bad ?period=."""
+    return _requested_period(request, kind) or dashboards.latest_period(
+        BranchRating.objects.visible_to(request.user).under(unit), kind=kind
     )
-    return unit, kind, period
 
 
 def _branch_filters(request) -> dict:
@@ -168,17 +185,23 @@ def _missing_choices(names: dict[str, list[str]]) -> list[tuple[int, str]]:
 @login_required
 def summary(request, code):
     user = request.user
-    unit, kind, period = _summary_scope(request, code)
+    unit = get_summary_unit_for_user(user, code)
+    kind = _kind(request)
     context = {
         "unit": unit,
         "breadcrumbs": _breadcrumbs(user, unit),
         "tail": _("星级汇总"),
         "kind": kind,
         "is_annual": kind == Rating.ANNUAL,
-        "nav": _period_nav(period, kind) if period else None,
         "area_types": OrgUnit.AreaType.choices,
         "sorts": SORTS,
     }
+    try:
+        period = _summary_period(request, unit, kind)
+    except ValidationError as error:
+        context["problems"] = error.messages
+        return render(request, "branches/summary.html", context, status=404)
+    context["nav"] = _period_nav(period, kind) if period else None
     if period is None:
         return render(request, "branches/summary.html", context)
     ratings = dashboards.ratings_under(user, unit, period=period, kind=kind)
@@ -211,7 +234,12 @@ def summary(request, code):
 @login_required
 def summary_data(request, code):
     """The summary's figures for its charts: branches by level and by star, per area type."""
-    unit, kind, period = _summary_scope(request, code)
+    unit = get_summary_unit_for_user(request.user, code)
+    kind = _kind(request)
+    try:
+        period = _summary_period(request, unit, kind)
+    except ValidationError as error:
+        return _bad_request(error)
     if period is None:
         return JsonResponse({"period": None, "kind": kind, "figures": None})
     ratings = dashboards.ratings_under(request.user, unit, period=period, kind=kind)

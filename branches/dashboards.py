@@ -5,10 +5,11 @@ recomputed here. Each function runs a fixed number of queries whatever the numbe
 branches, and returns plain dicts that a template or a JSON response shows as they are.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from branches.models import BranchRating, CriteriaSet, OrgUnit, Rating, StarAssessment
@@ -30,9 +31,22 @@ def generic_star_names() -> list[str]:
     return [_("第%(n)s颗星") % {"n": n} for n in STARS]
 
 
+def last_closed_month() -> date:
+    """The month before today's: the latest one whose reports are all due."""
+    first_of_month = timezone.localdate().replace(day=1)
+    return (first_of_month - timedelta(days=1)).replace(day=1)
+
+
 def latest_period(ratings: QuerySet, *, kind: str) -> date | None:
-    """The latest period of `kind` among these ratings (a backward scan of the subtree index)."""
-    return ratings.filter(kind=kind).order_by("-period").values_list("period", flat=True).first()
+    """The period a rating page opens on: the latest of `kind` up to the last closed month.
+
+    The current month is rated as soon as one branch submits, so opening on it would show
+    a few branches as if they were the whole area; it is the default only while nothing
+    older has been rated. Each read is a backward scan of the subtree index.
+    """
+    ratings = ratings.filter(kind=kind).order_by("-period").values_list("period", flat=True)
+    closed = ratings.filter(period__lte=last_closed_month()).first()
+    return closed or ratings.first()
 
 
 def star_names(year: int) -> dict[str, list[str]]:

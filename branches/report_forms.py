@@ -14,6 +14,9 @@ Kind = Criterion.Kind
 Aggregation = Criterion.Aggregation
 
 YES, NO = "yes", "no"
+# Report ids and versions are positive database integers; anything larger would overflow the
+# column type in the query (OverflowError on SQLite) rather than simply match nothing.
+DB_INTEGERS = range(1, 2**31)
 
 
 def plain_number(number: Decimal) -> str:
@@ -106,9 +109,13 @@ class ReportForm(forms.Form):
     # The report's version when the page was loaded: the service refuses a stale save.
     version = forms.IntegerField(
         widget=forms.HiddenInput,
+        min_value=DB_INTEGERS[0],
+        max_value=DB_INTEGERS[-1],
         error_messages={
             "required": _("页面缺少版本信息，请重新打开填报页面。"),
             "invalid": _("页面版本信息无效，请重新打开填报页面。"),
+            "min_value": _("页面版本信息无效，请重新打开填报页面。"),
+            "max_value": _("页面版本信息无效，请重新打开填报页面。"),
         },
     )
 
@@ -226,7 +233,17 @@ class ReportForm(forms.Form):
 
 
 class UnlockForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=DB_INTEGERS[0],
+        max_value=DB_INTEGERS[-1],
+        error_messages={
+            "required": _("页面缺少版本信息，请重新打开页面后再解锁。"),
+            "invalid": _("页面版本信息无效，请重新打开页面后再解锁。"),
+            "min_value": _("页面版本信息无效，请重新打开页面后再解锁。"),
+            "max_value": _("页面版本信息无效，请重新打开页面后再解锁。"),
+        },
+    )
     reason = forms.CharField(
         label=_("解锁原因"),
         max_length=1000,
@@ -251,6 +268,8 @@ class _ReportVersions(forms.Field):
                 report_id, version = (int(part) for part in str(item).split(":"))
             except ValueError:
                 raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+            if report_id not in DB_INTEGERS or version not in DB_INTEGERS:
+                raise ValidationError(self.error_messages["invalid"], code="invalid")
             pairs[report_id] = version
         return pairs
 

@@ -64,6 +64,21 @@ def _month(text: str) -> date:
         raise Http404("not a month") from None
 
 
+def _unavailable(request, unit: OrgUnit, error: ValidationError):
+    """A 404 page saying why the month cannot be opened, with a link to the current one."""
+    return render(
+        request,
+        "branches/report_unavailable.html",
+        {
+            "unit": unit,
+            "breadcrumbs": _breadcrumbs(request.user, unit),
+            "problems": error.messages,
+            "current": f"{timezone.localdate():%Y-%m}",
+        },
+        status=404,
+    )
+
+
 def _shift(period: date, months: int) -> date:
     index = period.year * 12 + period.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
@@ -74,13 +89,18 @@ def _month_label(period: date) -> str:
 
 
 def _month_nav(view: str, code: str, period: date) -> dict:
-    """Links to the previous and next month; none into the future."""
+    """Links to the previous and next month; none into the future or outside the years kept."""
     current = timezone.localdate().replace(day=1)
-    later = _shift(period, 1)
+    earlier, later = _shift(period, -1), _shift(period, 1)
+    years = workflow.PERIOD_YEARS
     return {
         "label": _month_label(period),
-        "previous": reverse(view, args=[code, f"{_shift(period, -1):%Y-%m}"]),
-        "next": reverse(view, args=[code, f"{later:%Y-%m}"]) if later <= current else None,
+        "previous": reverse(view, args=[code, f"{earlier:%Y-%m}"])
+        if earlier.year in years
+        else None,
+        "next": reverse(view, args=[code, f"{later:%Y-%m}"])
+        if later <= current and later.year in years
+        else None,
     }
 
 
@@ -197,21 +217,11 @@ def report_edit(request, code, period):
         raise PermissionDenied
     try:
         month = parse_period(period)
-        # Only people who enter data create the month's draft; readers see an empty page.
-        load = workflow.report_get_or_create if user.can_enter_reports else workflow.report_or_blank
-        report = load(unit=unit, period=month)
+        # Opening a month creates nothing: the draft is created by its first save, so
+        # browsing months leaves the review page's "未开始" and the history alone.
+        report = workflow.report_or_blank(unit=unit, period=month)
     except ValidationError as error:
-        return render(
-            request,
-            "branches/report_unavailable.html",
-            {
-                "unit": unit,
-                "breadcrumbs": _breadcrumbs(user, unit),
-                "problems": error.messages,
-                "current": f"{timezone.localdate():%Y-%m}",
-            },
-            status=404,
-        )
+        return _unavailable(request, unit, error)
     editable = user.can_enter_reports and report.status in EDITABLE
     manual = workflow.manual_criteria(report.criteria_set)
     stored = _stored_values(report)
@@ -234,6 +244,8 @@ def report_edit(request, code, period):
             return redirect(request.path)
         if form.is_valid():
             try:
+                if report.pk is None:
+                    report = workflow.report_get_or_create(unit=unit, period=month)
                 _save(request, report, form)
             except ConflictError as error:
                 messages.error(request, str(error))
@@ -380,7 +392,10 @@ def report_review(request, code, period):
     township = get_unit_for_user(user, code)
     if township.level != OrgUnit.Level.TOWNSHIP:
         raise Http404("the review page is a township's")
-    month = _month(period)
+    try:
+        month = parse_period(period)
+    except ValidationError as error:
+        return _unavailable(request, township, error)
     reports = MonthlyReport.objects.visible_to(user).for_period(month)
     form = ReviewForm(request.POST if request.method == "POST" else None)
     if form.is_bound:

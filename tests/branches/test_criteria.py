@@ -121,3 +121,62 @@ def test_the_registry_fills_units_the_metric_knows_nothing_about_with_none():
     assert "test.constant" in registry
     with pytest.raises(ValueError):
         registry.register("test.constant", title="重复")(lambda window, ids: {})
+
+
+def _admin_add(client, star_names: str):
+    from tests.governance.factories import UserFactory
+
+    admin = UserFactory(username="root", role="ADMIN", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    return client.post(
+        "/admin/branches/criteriaset/add/",
+        {
+            "year": 2027,
+            "area_type": "RURAL",
+            "version": 1,
+            "name": "2027年农村",
+            "star_names": star_names,
+            "capstone": "on",
+            "is_active": "on",
+            "note": "",
+            "criteria-TOTAL_FORMS": 0,
+            "criteria-INITIAL_FORMS": 0,
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("star_names", "message"),
+    [
+        ('["支部过硬星", "产业兴旺星", "生态宜居星", "平安法治星"]', "应正好 5 个，现在是 4 个"),
+        ('["一", "二", "三", "四", "五", "六"]', "应正好 5 个，现在是 6 个"),
+        ('["支部过硬星", "  ", "生态宜居星", "平安法治星", "文明幸福星"]', "第2颗星的名称为空"),
+        (
+            '["支部过硬星", 2, "生态宜居星", "平安法治星", "文明幸福星"]',
+            "第2颗星的名称为空或不是文字",
+        ),
+        ('{"1": "支部过硬星"}', "应写成按顺序排列的列表"),
+    ],
+)
+def test_the_admin_refuses_star_names_that_are_not_five_names(db, client, star_names, message):
+    response = _admin_add(client, star_names)
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not CriteriaSet.objects.filter(year=2027).exists()
+
+
+def test_the_admin_saves_five_names_trimmed_whatever_the_first_one_is(db, client):
+    response = _admin_add(
+        client, '[" 组织过硬星 ", "产业兴旺星", "生态宜居星", "平安法治星", "文明幸福星"]'
+    )
+
+    assert response.status_code == 302
+    saved = CriteriaSet.objects.get(year=2027)
+    assert saved.star_names == [
+        "组织过硬星",
+        "产业兴旺星",
+        "生态宜居星",
+        "平安法治星",
+        "文明幸福星",
+    ]

@@ -223,6 +223,62 @@ def test_a_malformed_period_or_kind_is_not_found(query, scene, personas, login):
     assert response.status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        ({"period": "0001-01"}, "0001-01"),
+        ({"period": "9999-12"}, "9999-12"),
+        ({"period": "1999-12"}, "1999-12"),
+        ({"kind": "ANNUAL", "period": "0001"}, "0001-01"),
+        ({"kind": "ANNUAL", "period": "9999"}, "9999-01"),
+    ],
+)
+@pytest.mark.parametrize("page", ["scorecard", "summary"])
+def test_a_period_outside_the_years_kept_is_a_404_with_the_reason_not_a_server_error(
+    page, query, shown, scene, personas, login
+):
+    unit = scene.village_a2 if page == "scorecard" else scene.county
+    url = scorecard_url(unit, **query) if page == "scorecard" else summary_url(unit, **query)
+    response = login(personas.county_leader).get(url)
+    assert response.status_code == 404
+    text = text_of(response)
+    assert f"月份的年份应在 2000 至 2100 年之间，收到的是“{shown}”。" in text
+    assert 'id="period-picker"' in response.content.decode()  # a way to pick another
+
+
+@pytest.mark.parametrize("period", ["0001-01", "9999-12", "2026-13"])
+def test_the_summary_json_refuses_a_bad_period_with_a_400_and_the_reason(
+    period, scene, personas, login
+):
+    url = reverse("branches:summary_data", args=[scene.township_a.code])
+    response = login(personas.staff_a).get(url, {"period": period})
+    assert response.status_code == 400
+    assert f"收到的是“{period}”" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("year", ["0", "10000", "1999", "2101", "abc", "-1"])
+def test_the_history_json_refuses_a_year_outside_the_years_kept_with_a_400(
+    year, scene, personas, login
+):
+    url = reverse("branches:scorecard_history", args=[scene.village_a2.code])
+    response = login(personas.staff_a).get(url, {"year": year})
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        f"年度应为 2000 至 2100 之间的四位数字，例如 2026，收到的是“{year}”。"
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "earlier"),
+    [({"period": "2000-01"}, "1999-12"), ({"kind": "ANNUAL", "period": "2000"}, "1999")],
+)
+def test_the_first_period_kept_links_to_no_earlier_one(query, earlier, scene, personas, login):
+    response = login(personas.staff_a).get(scorecard_url(scene.village_a2, **query))
+    assert response.status_code == 200
+    assert response.context["nav"]["previous"] is None
+    assert f"period={earlier}" not in response.content.decode()
+
+
 def test_only_rated_branches_have_a_scorecard(scene, personas, login):
     client = login(personas.admin)
     assert client.get(scorecard_url(scene.township_a)).status_code == 404
@@ -382,6 +438,32 @@ def test_the_summary_defaults_to_the_latest_rated_month(scene, personas, login):
     assert response.context["nav"]["value"] == "2026-03"
     february = login(personas.staff_a).get(summary_url(scene.township_a, period="2026-02"))
     assert february.context["figures"]["total"] == 1
+
+
+def test_the_pages_default_to_the_last_closed_month_not_a_half_rated_current_one(
+    scene, criteria, personas, login
+):
+    """April is the current month (today is 3 April): one early branch is not the county."""
+    rate(scene.village_a2, criteria, 5, period=date(2026, 4, 1))
+    client = login(personas.county_leader)
+    summary = client.get(summary_url(scene.county))
+    assert summary.context["nav"]["value"] == "2026-03"
+    assert summary.context["figures"]["total"] == 3
+    data = client.get(reverse("branches:summary_data", args=[scene.county.code])).json()
+    assert data["period"] == "2026-03"
+    scorecard = client.get(scorecard_url(scene.village_a2))
+    assert scorecard.context["nav"]["value"] == "2026-03"
+    # April stays one click away.
+    assert summary.context["nav"]["next"] == "2026-04"
+
+
+def test_the_current_month_is_the_default_while_nothing_older_is_rated(
+    tree, criteria, personas, login
+):
+    rate(tree.village_a2, criteria, 2, period=date(2026, 4, 1))
+    client = login(personas.staff_a)
+    assert client.get(summary_url(tree.township_a)).context["nav"]["value"] == "2026-04"
+    assert client.get(scorecard_url(tree.village_a2)).context["nav"]["value"] == "2026-04"
 
 
 def test_a_summary_without_ratings_gets_an_empty_state(tree, criteria, personas, login):

@@ -120,12 +120,12 @@ def test_a_secretary_fills_in_and_submits_their_branch_through_the_page(
     client = login(personas.secretary)
     page = client.get(edit_url(tree.village_a1))
     assert page.status_code == 200
-    report = MonthlyReport.objects.get(unit=tree.village_a1, period=MARCH)
-    data = form_data(report) | evidence_files(report) | {"submit": ""}
+    blank = page.context["report"]
+    data = form_data(blank) | evidence_files(blank) | {"submit": ""}
     response = client.post(edit_url(tree.village_a1), data, follow=True)
     assert response.redirect_chain[-1][0] == edit_url(tree.village_a1)
     assert "已提交，等待乡镇(街道)审核。" in response.content.decode()
-    report.refresh_from_db()
+    report = MonthlyReport.objects.get(unit=tree.village_a1, period=MARCH)
     assert report.status == Status.SUBMITTED
     assert report.submitted_by == personas.secretary
     manual = workflow.manual_criteria(report.criteria_set)
@@ -138,14 +138,13 @@ def test_saving_a_draft_keeps_blanks_unsent_and_submitting_an_incomplete_month_s
     tree, criteria, personas, login
 ):
     client = login(personas.staff_a)
-    client.get(edit_url(tree.village_a2))
-    report = MonthlyReport.objects.get(unit=tree.village_a2, period=MARCH)
-    data = {"version": report.version, "value-BR-03": "3", "note-BR-03": "新增1名", "submit": ""}
+    version = page_version(client.get(edit_url(tree.village_a2)))
+    data = {"version": version, "value-BR-03": "3", "note-BR-03": "新增1名", "submit": ""}
     response = client.post(edit_url(tree.village_a2), data, follow=True)
     text = response.content.decode()
     assert "草稿已保存，但还不能提交" in text
     assert "未填报：党员集中培训学时" in text
-    report.refresh_from_db()
+    report = MonthlyReport.objects.get(unit=tree.village_a2, period=MARCH)
     assert report.status == Status.DRAFT
     assert list(report.values.values_list("criterion__code", "value_number", "note")) == [
         ("BR-03", Decimal(3), "新增1名")
@@ -195,9 +194,8 @@ def test_a_metric_criterion_shows_its_computed_value_read_only(tree, criteria, p
 
 def test_bad_input_is_shown_beside_each_field_and_nothing_is_saved(tree, criteria, personas, login):
     client = login(personas.staff_a)
-    client.get(edit_url(tree.village_a2))
-    report = MonthlyReport.objects.get(unit=tree.village_a2, period=MARCH)
-    data = form_data(report, **{"BR-05": "abc", "BR-03": "2.5", "EC-02": "120"}) | {
+    blank = client.get(edit_url(tree.village_a2)).context["report"]
+    data = form_data(blank, **{"BR-05": "abc", "BR-03": "2.5", "EC-02": "120"}) | {
         "evidence-BR-01": SimpleUploadedFile("病毒.exe", b"MZ")
     }
     response = client.post(edit_url(tree.village_a2), data)
@@ -209,10 +207,10 @@ def test_bad_input_is_shown_beside_each_field_and_nothing_is_saved(tree, criteri
     assert "佐证材料只接受" in text
     assert "有 4 处填写有误" in text
     assert 'name="value-BR-05" value="abc"' in text  # what was typed stays on the page
-    assert ReportValue.objects.filter(report=report).count() == 0
+    # A refused first post does not even start the month.
+    assert not MonthlyReport.objects.exists()
+    assert not ReportValue.objects.exists()
     assert not Evidence.objects.exists()
-    report.refresh_from_db()
-    assert report.version == 1
 
 
 def test_two_stale_pages_the_second_save_gets_a_conflict_and_keeps_the_typed_values(
@@ -225,10 +223,10 @@ def test_two_stale_pages_the_second_save_gets_a_conflict_and_keeps_the_typed_val
     staff_version = page_version(staff.get(url))
     secretary_version = page_version(secretary.get(url))
     assert staff_version == secretary_version
-    report = MonthlyReport.objects.get(unit=tree.village_a1, period=MARCH)
 
     first = {"version": secretary_version, "value-BR-03": "5"}
     assert secretary.post(url, first).status_code == 302
+    report = MonthlyReport.objects.get(unit=tree.village_a1, period=MARCH)
     second = {"version": staff_version, "value-BR-03": "7", "note-BR-03": "以花名册为准"}
     response = staff.post(url, second)
 
@@ -240,7 +238,8 @@ def test_two_stale_pages_the_second_save_gets_a_conflict_and_keeps_the_typed_val
     assert "当前已保存：5 人" in text
     assert report.values.get(criterion__code="BR-03").value_number == 5
     # The page now carries the stored version: saving again is a deliberate overwrite.
-    assert page_version(response) == str(report.version + 1)
+    report.refresh_from_db()
+    assert page_version(response) == str(report.version)
     assert staff.post(url, {**second, "version": page_version(response)}).status_code == 302
     assert report.values.get(criterion__code="BR-03").value_number == 7
 
@@ -310,6 +309,76 @@ def test_a_future_or_impossible_month_gets_a_clear_message(
     assert response.status_code == 404
     assert message in response.content.decode()
     assert not MonthlyReport.objects.exists()
+
+
+def test_an_editor_opening_a_month_creates_nothing_until_the_first_save(
+    tree, criteria, personas, login
+):
+    client = login(personas.staff_a)
+    page = client.get(edit_url(tree.village_a2))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "保存草稿" in text
+    assert "第一次保存草稿（或提交）时才建立本月报表" in text
+    assert 'name="evidence-BR-01"' in text  # files can go with the first save
+    assert page_version(page) == "1"
+    assert not MonthlyReport.objects.exists()
+    assert not MonthlyReport.history.exists()
+    # Browsing months leaves the branch "未开始" on the township's review page.
+    review = client.get(review_url(tree.township_a, status="NOT_STARTED"))
+    assert tree.village_a2 in [row.unit for row in review.context["rows"]]
+
+
+def test_the_first_save_creates_the_draft_with_its_values_and_evidence(
+    tree, criteria, personas, login
+):
+    client = login(personas.staff_a)
+    version = page_version(client.get(edit_url(tree.village_a2)))
+    upload = SimpleUploadedFile("会议记录.pdf", b"%PDF-1.4 minutes")
+    data = {"version": version, "value-BR-03": "2", "evidence-BR-01": upload}
+    assert client.post(edit_url(tree.village_a2), data).status_code == 302
+    report = MonthlyReport.objects.get(unit=tree.village_a2, period=MARCH)
+    assert report.status == Status.DRAFT
+    assert report.values.get(criterion__code="BR-03").value_number == 2
+    assert Evidence.objects.filter(value__report=report, value__criterion__code="BR-01").exists()
+
+
+@pytest.mark.parametrize("month", ["0001-01", "9999-12", "1999-12", "2101-01"])
+@pytest.mark.parametrize("page", ["report_edit", "report_review"])
+def test_a_month_outside_the_years_kept_gets_a_clear_404_not_a_server_error(
+    month, page, tree, criteria, personas, login
+):
+    unit = tree.village_a2 if page == "report_edit" else tree.township_a
+    response = login(personas.staff_a).get(reverse(f"branches:{page}", args=[unit.code, month]))
+    assert response.status_code == 404
+    text = response.content.decode()
+    assert f"月份的年份应在 2000 至 2100 年之间，收到的是“{month}”。" in text
+    assert reverse(f"branches:{page}", args=[unit.code, "2026-04"]) in text  # the way back
+
+
+@pytest.mark.parametrize("month", ["0001-01", "9999-12"])
+@pytest.mark.parametrize(
+    ("name", "extra", "query"),
+    [
+        ("report_sheet", [], ""),
+        ("report_sheet_upload", [], ""),
+        ("values_export", ["csv"], ""),
+        ("ratings_export", ["csv"], ""),
+        ("ratings_export", ["csv"], "?kind=ANNUAL"),
+    ],
+)
+def test_the_sheets_and_exports_of_a_month_outside_the_years_kept_are_not_found(
+    month, name, extra, query, tree, criteria, personas, login
+):
+    url = reverse(f"branches:{name}", args=[tree.township_a.code, month, *extra]) + query
+    assert login(personas.staff_a).get(url).status_code == 404
+
+
+def test_the_first_month_kept_links_to_no_earlier_month(tree, criteria, personas, login):
+    response = login(personas.staff_a).get(review_url(tree.township_a, date(2000, 1, 1)))
+    assert response.status_code == 200
+    assert response.context["month"]["previous"] is None
+    assert "1999-12" not in response.content.decode()
 
 
 def test_the_month_picker_links_back_but_not_into_the_future(tree, criteria, personas, login):
@@ -449,6 +518,45 @@ def test_an_unsubmitted_month_is_late_only_after_its_due_day(settings):
     settings.REPORT_DUE_DAY = 5
     assert not is_late(None, MARCH, date(2026, 4, 5))
     assert is_late(None, MARCH, date(2026, 4, 6))
+
+
+@pytest.mark.parametrize(
+    "selected",
+    ["9999999999999999999999999:1", "1:9999999999999999999999999", "2147483648:1", "0:1", "-1:1"],
+)
+def test_a_report_id_or_version_out_of_range_is_a_form_error_not_a_server_error(
+    selected, tree, criteria, personas, login
+):
+    report = submitted(tree.village_a2, personas.staff_a)
+    data = {"action": "approve", "selected": [selected]}
+    response = login(personas.staff_a).post(review_url(tree.township_a), data)
+    assert response.status_code == 200
+    assert "所选报表无效，请刷新页面后重新勾选。" in response.content.decode()
+    report.refresh_from_db()
+    assert report.status == Status.SUBMITTED
+
+
+def test_a_page_version_out_of_range_is_a_form_error_not_a_server_error(
+    tree, criteria, personas, login
+):
+    client = login(personas.staff_a)
+    data = {"version": "99999999999999999999", "value-BR-03": "2"}
+    response = client.post(edit_url(tree.village_a2), data)
+    assert response.status_code == 200
+    assert "页面版本信息无效，请重新打开填报页面。" in response.content.decode()
+    assert not MonthlyReport.objects.exists()
+
+
+def test_an_unlock_with_a_version_out_of_range_is_refused_with_a_message(
+    tree, criteria, personas, login
+):
+    report = approved(tree.village_a2, personas.staff_a)
+    url = reverse("branches:report_unlock", args=[tree.village_a2.code, "2026-03"])
+    data = {"version": "99999999999999999999", "reason": "更正"}
+    response = login(personas.county_leader).post(url, data, follow=True)
+    assert "页面版本信息无效" in response.content.decode()
+    report.refresh_from_db()
+    assert report.status == Status.APPROVED
 
 
 def test_readers_see_the_review_list_without_the_review_controls(tree, criteria, personas, login):
