@@ -12,13 +12,15 @@ to the last closed month, whose reports are mostly awaiting review.
 
 import random
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_CEILING, Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from branches.criteria import criteria_defaults_load
+from branches.metrics import report_due_date
 from branches.models import CriteriaSet, Criterion, MonthlyReport, OrgUnit, Rating, ReportValue
 from branches.recompute import ratings_recompute
 
@@ -126,6 +128,16 @@ def _status(rng: random.Random, period: date, last_closed: date) -> str | None:
     return None  # not started yet: the review page shows it as missing
 
 
+def _submitted_at(rng: random.Random, period: date, now):
+    """Mostly within the first days of the next month (on time), sometimes a little late."""
+    due = report_due_date(period)
+    on_time = rng.random() < 0.9
+    due_day = settings.REPORT_DUE_DAY
+    day = rng.randint(1, due_day) if on_time else min(rng.randint(due_day + 1, due_day + 6), 28)
+    moment = timezone.make_aware(datetime(due.year, due.month, day, rng.randint(8, 17)))
+    return min(moment, now)
+
+
 @transaction.atomic
 def demo_values_seed(*, seed: int, today: date | None = None) -> ValuesResult:
     """Write the demo reports and values of every rated branch, then compute the ratings."""
@@ -159,7 +171,7 @@ def demo_values_seed(*, seed: int, today: date | None = None) -> ValuesResult:
                 period=period,
                 criteria_set=sets[key],
                 status=status,
-                submitted_at=now if status != Status.DRAFT else None,
+                submitted_at=_submitted_at(rng, period, now) if status != Status.DRAFT else None,
                 reviewed_at=now if status in (Status.APPROVED, Status.RETURNED) else None,
                 return_reason="请补充佐证材料后重新提交。" if status == Status.RETURNED else "",
             )
