@@ -187,6 +187,8 @@ class ReportForm(forms.Form):
                     "class": "form-control",
                     "inputmode": "numeric" if criterion.kind == Kind.INTEGER else "decimal",
                     "autocomplete": "off",
+                    # Screen readers (and tests) find the input by the criterion it is for.
+                    "aria-label": criterion.title,
                 }
             ),
         )
