@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from branches import dashboards
 from branches.models import BranchRating, OrgUnit, Rating
-from branches.views import _breadcrumbs, get_unit_for_user
+from branches.views import breadcrumbs_for, get_unit_for_user
 from branches.workflow import PERIOD_YEARS, parse_period
 
 BRANCHES_PAGE_SIZE = 50
@@ -114,7 +114,7 @@ def scorecard(request, code):
     user = request.user
     unit = get_branch_for_reader(user, code)
     kind = _kind(request)
-    breadcrumbs = _breadcrumbs(user, unit)
+    breadcrumbs = breadcrumbs_for(user, unit)
     # The township's summary, when the user's jurisdiction reaches it.
     parent = breadcrumbs[-2] if len(breadcrumbs) > 1 else None
     context = {
@@ -189,7 +189,7 @@ def summary(request, code):
     kind = _kind(request)
     context = {
         "unit": unit,
-        "breadcrumbs": _breadcrumbs(user, unit),
+        "breadcrumbs": breadcrumbs_for(user, unit),
         "tail": _("星级汇总"),
         "kind": kind,
         "is_annual": kind == Rating.ANNUAL,

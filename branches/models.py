@@ -294,13 +294,21 @@ class Criterion(models.Model):
         return f"{self.code} {self.title}"
 
 
-class MonthlyReportQuerySet(models.QuerySet):
+class UnitScopedQuerySet(models.QuerySet):
+    """Records of a unit, scoped by the unit's live path (never by a stored copy of it,
+    so that a unit moved in the tree leaves its old jurisdiction at once)."""
+
     def visible_to(self, user):
         path = jurisdiction_path(user)
         if path is None:
             return self.none()
         return self.filter(unit__path__startswith=path) if path else self
 
+    def under(self, unit):
+        return self if unit.depth == 1 else self.filter(unit__path__startswith=unit.path)
+
+
+class MonthlyReportQuerySet(UnitScopedQuerySet):
     def for_period(self, period):
         return self.filter(period=period)
 
@@ -452,20 +460,6 @@ class Rating(models.TextChoices):
     ANNUAL = "ANNUAL", _("年度")
 
 
-class AssessmentQuerySet(models.QuerySet):
-    """Scoped by the unit's live path, never by the stored copy in unit_path: a unit moved
-    in the tree must leave its old jurisdiction at once, not at the next recompute."""
-
-    def visible_to(self, user):
-        path = jurisdiction_path(user)
-        if path is None:
-            return self.none()
-        return self.filter(unit__path__startswith=path) if path else self
-
-    def under(self, unit):
-        return self if unit.depth == 1 else self.filter(unit__path__startswith=unit.path)
-
-
 def assessment_paths_refresh() -> int:
     """Bring the stored unit_path of every assessment row in line with the tree (after a move)."""
     updated = 0
@@ -513,7 +507,7 @@ class StarAssessment(models.Model):
     )
     computed_at = models.DateTimeField(_("计算时间"))
 
-    objects = AssessmentQuerySet.as_manager()
+    objects = UnitScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("星级评定")
@@ -581,7 +575,7 @@ class BranchRating(models.Model):
     )
     computed_at = models.DateTimeField(_("计算时间"))
 
-    objects = AssessmentQuerySet.as_manager()
+    objects = UnitScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("支部星级")

@@ -32,7 +32,7 @@ from branches.report_forms import (
     upload_field_name,
     value_field_name,
 )
-from branches.views import _breadcrumbs, get_unit_for_user
+from branches.views import breadcrumbs_for, get_unit_for_user
 from branches.workflow import ConflictError, parse_period
 
 Status = MonthlyReport.Status
@@ -71,7 +71,7 @@ def _unavailable(request, unit: OrgUnit, error: ValidationError):
         "branches/report_unavailable.html",
         {
             "unit": unit,
-            "breadcrumbs": _breadcrumbs(request.user, unit),
+            "breadcrumbs": breadcrumbs_for(request.user, unit),
             "problems": error.messages,
             "current": f"{timezone.localdate():%Y-%m}",
         },
@@ -263,7 +263,7 @@ def report_edit(request, code, period):
         data = request.POST.copy()
         data["version"] = str(report.version)
         form = ReportForm(data, criteria=manual, stored=stored, version=report.version)
-    breadcrumbs = _breadcrumbs(user, unit)
+    breadcrumbs = breadcrumbs_for(user, unit)
     township = next(
         (
             crumb
@@ -470,7 +470,7 @@ def report_review(request, code, period):
         "branches/report_review.html",
         {
             "township": township,
-            "breadcrumbs": _breadcrumbs(user, township),
+            "breadcrumbs": breadcrumbs_for(user, township),
             "period": f"{month:%Y-%m}",
             "month": _month_nav("branches:report_review", township.code, month),
             "due": report_due_date(month),

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from branches import sheets, workflow
 from branches.models import OrgUnit, Rating
 from branches.spreadsheets import SpreadsheetError, read_workbook
-from branches.views import _breadcrumbs, get_unit_for_user
+from branches.views import breadcrumbs_for, get_unit_for_user
 
 EXPORT_FORMATS = ("csv", "xlsx")
 # An upload with more errors than this shows the first ones; fixing them usually fixes the rest.
@@ -105,7 +105,7 @@ def report_sheet_upload(request, code, period):
             "unit": unit,
             "month": month,
             "period": f"{month:%Y-%m}",
-            "breadcrumbs": _breadcrumbs(request.user, unit),
+            "breadcrumbs": breadcrumbs_for(request.user, unit),
             "form": form,
             "result": result,
             "errors_shown": result.errors[:SHEET_ERRORS_SHOWN] if result else [],

@@ -61,7 +61,7 @@ def _with_counts(units):
     return [(unit, counts.get(unit.path, [])) for unit in units]
 
 
-def _breadcrumbs(user, unit):
+def breadcrumbs_for(user, unit):
     """(unit, is_link) from the root down; units above the user's jurisdiction are not links."""
     scope = jurisdiction_path(user) or ""
     return [(crumb, crumb.path.startswith(scope)) for crumb in unit.breadcrumbs()]
@@ -89,7 +89,7 @@ def unit_detail(request, code):
         "branches/unit_detail.html",
         {
             "unit": unit,
-            "breadcrumbs": _breadcrumbs(request.user, unit),
+            "breadcrumbs": breadcrumbs_for(request.user, unit),
             "page": page,
             "rows": _with_counts(page.object_list),
             "this_month": f"{timezone.localdate():%Y-%m}",
@@ -130,7 +130,7 @@ def unit_history(request, code):
         "branches/unit_history.html",
         {
             "unit": unit,
-            "breadcrumbs": _breadcrumbs(request.user, unit),
+            "breadcrumbs": breadcrumbs_for(request.user, unit),
             "page": page,
             "entries": entries,
         },
@@ -201,7 +201,7 @@ def unit_edit(request, code):
     return render(
         request,
         "branches/unit_edit.html",
-        {"unit": unit, "breadcrumbs": _breadcrumbs(request.user, unit), "form": form},
+        {"unit": unit, "breadcrumbs": breadcrumbs_for(request.user, unit), "form": form},
     )
 
 
