@@ -27,7 +27,7 @@ from django.db.models import Count  # noqa: E402
 from django.db.models.functions import Substr  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from branches.demo import Scale, demo_reset, demo_seed  # noqa: E402
+from branches.demo.hierarchy import Scale, demo_reset, demo_seed  # noqa: E402
 from branches.models import OrgUnit  # noqa: E402
 
 SEED_TARGET_S = 120

@@ -31,9 +31,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from branches import recompute  # noqa: E402
-from branches.criteria import criteria_defaults_load  # noqa: E402
-from branches.demo import demo_seed  # noqa: E402
+from branches.demo.hierarchy import demo_seed  # noqa: E402
 from branches.models import (  # noqa: E402
     BranchRating,
     MonthlyReport,
@@ -41,6 +39,8 @@ from branches.models import (  # noqa: E402
     ReportValue,
     StarAssessment,
 )
+from branches.services import recompute  # noqa: E402
+from branches.services.criteria import criteria_defaults_load  # noqa: E402
 
 YEAR = timezone.localdate().year
 JANUARY = date(YEAR, 1, 1)

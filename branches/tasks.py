@@ -7,8 +7,8 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from branches import recompute
 from branches.models import OrgUnit, Rating
+from branches.services import recompute
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from branches.api import OrgUnitViewSet
-from branches.assessment_api import CriteriaSetViewSet, MonthlyReportViewSet, RatingViewSet
+from branches.api.criteria import CriteriaSetViewSet
+from branches.api.ratings import RatingViewSet
+from branches.api.reports import MonthlyReportViewSet
+from branches.api.units import OrgUnitViewSet
 from governance.models import User
 
 

@@ -227,7 +227,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
 }
 
-# Spreadsheet uploads (branches.spreadsheets, used by the hierarchy import): at most this
+# Spreadsheet uploads (branches.spreadsheets.reading, used by the hierarchy import): at most this
 # many data rows per file, and an .xlsx may unpack to at most this many bytes (zip bombs).
 IMPORT_MAX_ROWS = envint("IMPORT_MAX_ROWS", "200000")
 SPREADSHEET_MAX_UNPACKED_BYTES = envint("SPREADSHEET_MAX_UNPACKED_BYTES", str(256 * 1024 * 1024))

@@ -10,8 +10,6 @@ from django.core.management import call_command
 from django.urls import reverse
 from drf_spectacular.validation import validate_schema
 
-from branches import workflow
-from branches.criteria import criteria_defaults_load
 from branches.models import (
     BranchRating,
     CriteriaSet,
@@ -20,7 +18,9 @@ from branches.models import (
     Rating,
     StarAssessment,
 )
-from branches.recompute import ratings_recompute
+from branches.services import workflow
+from branches.services.criteria import criteria_defaults_load
+from branches.services.recompute import ratings_recompute
 from tests.branches.factories import OrgUnitFactory, passing_value
 from tests.conftest import PERSONA_NAMES
 
@@ -860,7 +860,12 @@ MATRIX = [
     ("criteria-sets", "post", None, NOT_ALLOWED),
     ("criteria-set", "get", None, EVERYONE),
     ("reports", "get", Status.DRAFT, EVERYONE),
-    ("reports", "post", Status.DRAFT, ENTER | READ_ONLY | {"staff_b": 400, "grid_worker": 403}),
+    (
+        "reports",
+        "post",
+        Status.DRAFT,
+        ENTER | READ_ONLY | {"staff_b": 400, "grid_worker": 403},
+    ),
     ("report", "get", Status.DRAFT, IN_A1),
     ("report", "patch", Status.DRAFT, ENTER | READ_ONLY | {"grid_worker": 403}),
     ("report", "put", Status.DRAFT, NOT_ALLOWED),

@@ -3,10 +3,10 @@ from datetime import date
 import pytest
 from django.core.exceptions import ValidationError
 
-from branches.criteria import criteria_defaults_load, criteria_set_copy
 from branches.metrics import MetricRegistry, Window
 from branches.models import CriteriaSet, Criterion
-from branches.recompute import ratings_recompute
+from branches.services.criteria import criteria_defaults_load, criteria_set_copy
+from branches.services.recompute import ratings_recompute
 
 
 @pytest.fixture

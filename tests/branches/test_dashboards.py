@@ -11,9 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from branches import recompute
-from branches.criteria import criteria_defaults_load
 from branches.models import BranchRating, OrgUnit, Rating, StarAssessment
+from branches.services import recompute
+from branches.services.criteria import criteria_defaults_load
 from tests.branches.factories import OrgUnitFactory
 from tests.branches.test_recompute import put_reports
 from tests.conftest import PERSONA_NAMES

@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from branches.demo_values import demo_values_seed
+from branches.demo.values import demo_values_seed
 from branches.models import BranchRating, MonthlyReport, OrgUnit, StarAssessment
 from tests.branches.factories import OrgUnitFactory
 

@@ -14,10 +14,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from branches import sheets, workflow
-from branches.criteria import criteria_defaults_load
 from branches.models import BranchRating, CriteriaSet, MonthlyReport, Rating, StarAssessment
-from branches.workflow import ValueInput
+from branches.services import workflow
+from branches.services.criteria import criteria_defaults_load
+from branches.services.workflow import ValueInput
+from branches.spreadsheets import cells, month_sheet
 from tests.branches.factories import OrgUnitFactory
 from tests.conftest import PERSONA_NAMES
 
@@ -180,7 +181,7 @@ def test_the_ratings_xlsx_holds_the_same_rows_as_the_csv(tree, personas, login, 
     client = login(personas.county_leader)
     from_csv = csv_rows(export(client, "ratings_export", tree.county.code, "csv"))
     response = export(client, "ratings_export", tree.county.code, "xlsx")
-    assert response["Content-Type"] == sheets.XLSX_CONTENT_TYPE
+    assert response["Content-Type"] == cells.XLSX_CONTENT_TYPE
     from_xlsx = xlsx_rows(response)
     assert [[str(v) if v is not None else "" for v in row] for row in from_xlsx] == from_csv
     assert from_xlsx[1][4] == 2  # the level is a number in Excel
@@ -270,7 +271,7 @@ def test_the_values_export_has_one_row_per_branch_and_criterion(tree, personas, 
     ],
 )
 def test_safe_cell_neutralises_what_a_spreadsheet_would_run(text, safe):
-    assert sheets.safe_cell(text) == safe
+    assert cells.safe_cell(text) == safe
 
 
 def test_formula_like_text_is_neutralised_in_both_formats(tree, personas, login):
@@ -309,7 +310,9 @@ def test_formula_like_text_is_neutralised_in_both_formats(tree, personas, login)
 
 def test_the_downloaded_month_sheet_neutralises_names_too(tree, personas):
     OrgUnitFactory(code="410102001009", name="+evil", parent=tree.township_a)
-    with sheets.report_sheet_file(user=personas.staff_a, unit=tree.township_a, period=MARCH) as f:
+    with month_sheet.report_sheet_file(
+        user=personas.staff_a, unit=tree.township_a, period=MARCH
+    ) as f:
         rural = openpyxl.load_workbook(f)["农村"]
     assert [c.value for c in rural["B"][1:]] == ["西流湖村", "'+evil"]
 

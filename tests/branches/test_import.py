@@ -11,10 +11,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from branches import spreadsheets
 from branches.models import OrgUnit
-from branches.services import units_import
-from branches.spreadsheets import SpreadsheetError, read_table
+from branches.services.unit_import import units_import
+from branches.spreadsheets import reading
+from branches.spreadsheets.reading import SpreadsheetError, read_table
 
 L = OrgUnit.Level
 HEADER = "编码,名称,层级,上级编码,区域类型,党组织类型,党组织名称,书记,党员数,户数"
@@ -437,7 +437,7 @@ def test_a_zip_bomb_is_refused_before_openpyxl_opens_it(monkeypatch):
     data = buffer.getvalue()
     assert len(data) < 100 * 1024
     opened = []
-    monkeypatch.setattr(spreadsheets.openpyxl, "load_workbook", lambda *a, **k: opened.append(a))
+    monkeypatch.setattr(reading.openpyxl, "load_workbook", lambda *a, **k: opened.append(a))
 
     assert "疑似恶意文件" in refusal(data, "units.xlsx")
     assert opened == []
@@ -483,7 +483,7 @@ def test_hostile_xlsx_dimensions_are_ignored():
                 assert b"XFD1048576" in content
             target.writestr(item, content)
 
-    assert [len(row) for row in spreadsheets._xlsx_rows(hacked.getvalue())] == [2, 2]
+    assert [len(row) for row in reading._xlsx_rows(hacked.getvalue())] == [2, 2]
 
 
 # The command

@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from branches.models import OrgUnit
-from branches.services import unit_update
+from branches.services.units import unit_update
 from tests.branches.factories import OrgUnitFactory
 from tests.conftest import PERSONA_NAMES
 

@@ -8,11 +8,11 @@ from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
-from branches import recompute
-from branches.criteria import criteria_defaults_load
 from branches.metrics import Window, registry
 from branches.models import BranchRating, MonthlyReport, OrgUnit, ReportValue, StarAssessment
-from branches.workflow import manual_criteria
+from branches.services import recompute
+from branches.services.criteria import criteria_defaults_load
+from branches.services.workflow import manual_criteria
 from tests.branches.factories import OrgUnitFactory, passing_value
 
 Status = MonthlyReport.Status
@@ -283,8 +283,8 @@ def test_a_moved_branch_leaves_its_old_jurisdiction_at_once(tree, criteria, pers
 
 
 def test_a_branch_is_rated_on_the_set_its_reports_were_entered_on(tree, criteria):
-    from branches.criteria import criteria_set_copy
     from branches.models import Criterion
+    from branches.services.criteria import criteria_set_copy
 
     put_reports(tree.village_a2, criteria, [1, 2, 3])
     new_version = criteria_set_copy(source=criteria["RURAL"])

@@ -14,11 +14,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from branches import workflow
-from branches.criteria import criteria_defaults_load
 from branches.models import Criterion, Evidence, MonthlyReport, OrgUnit, ReportValue
-from branches.report_views import is_late
-from branches.workflow import ValueInput
+from branches.services import workflow
+from branches.services.criteria import criteria_defaults_load
+from branches.services.workflow import ValueInput
+from branches.views.reports import is_late
 from tests.branches.factories import OrgUnitFactory, passing_value
 from tests.conftest import PERSONA_NAMES
 

@@ -5,7 +5,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from branches.demo import DEMO_PASSWORD, Scale, hierarchy_plan
+from branches.demo.hierarchy import Scale, hierarchy_plan
+from branches.demo.users import DEMO_PASSWORD
 from branches.models import OrgUnit
 from governance.models import User
 

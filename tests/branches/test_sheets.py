@@ -11,11 +11,12 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from branches import sheets, workflow
-from branches.criteria import criteria_defaults_load
 from branches.models import Criterion, MonthlyReport, OrgUnit, ReportValue
-from branches.spreadsheets import read_workbook
-from branches.workflow import ValueInput
+from branches.services import workflow
+from branches.services.criteria import criteria_defaults_load
+from branches.services.workflow import ValueInput
+from branches.spreadsheets import cells, month_import, month_sheet
+from branches.spreadsheets.reading import read_workbook
 from tests.branches.factories import OrgUnitFactory
 from tests.conftest import PERSONA_NAMES
 
@@ -55,7 +56,7 @@ def save(unit, user, **values):
 
 
 def download(user, unit) -> openpyxl.Workbook:
-    with sheets.report_sheet_file(user=user, unit=unit, period=MARCH) as file:
+    with month_sheet.report_sheet_file(user=user, unit=unit, period=MARCH) as file:
         return openpyxl.load_workbook(file)
 
 
@@ -67,7 +68,7 @@ def xlsx_upload(workbook, name="填报.xlsx") -> SimpleUploadedFile:
 
 def upload(user, workbook, unit, period=MARCH):
     tables = read_workbook(xlsx_upload(workbook), filename="填报.xlsx")
-    return sheets.report_sheet_import(user=user, unit=unit, period=period, tables=tables)
+    return month_import.report_sheet_import(user=user, unit=unit, period=period, tables=tables)
 
 
 def cell(sheet, code, branch_code):
@@ -160,7 +161,7 @@ def test_a_unit_without_branches_cannot_be_downloaded(tree, personas):
         code="410102003", name="空街道", level=OrgUnit.Level.TOWNSHIP, parent=tree.county
     )
     with pytest.raises(ValidationError):
-        sheets.report_sheet_file(user=personas.admin, unit=empty, period=MARCH)
+        month_sheet.report_sheet_file(user=personas.admin, unit=empty, period=MARCH)
 
 
 # The round trip.
@@ -170,7 +171,7 @@ def test_a_downloaded_sheet_edited_and_uploaded_saves_drafts(tree, personas, log
     client = login(personas.staff_a)
     url = reverse("branches:report_sheet", args=[tree.township_a.code, "2026-03"])
     response = client.get(url)
-    assert response["Content-Type"] == sheets.XLSX_CONTENT_TYPE
+    assert response["Content-Type"] == cells.XLSX_CONTENT_TYPE
     workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     rural, urban = workbook["农村"], workbook["城市社区"]
     cell(rural, "BR-01", "410102001002").value = "是"

@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from branches import workflow
-from branches.criteria import criteria_defaults_load
 from branches.models import BranchRating
+from branches.services import workflow
+from branches.services.criteria import criteria_defaults_load
 from governance.celery import app
 from tests.branches.test_workflow import fill
 

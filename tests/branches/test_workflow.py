@@ -6,10 +6,10 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from branches import workflow
-from branches.criteria import criteria_defaults_load
 from branches.models import BranchRating, Criterion, MonthlyReport
-from branches.workflow import ConflictError, ValueInput
+from branches.services import workflow
+from branches.services.criteria import criteria_defaults_load
+from branches.services.workflow import ConflictError, ValueInput
 from tests.branches.factories import passing_value
 
 MARCH = date(2026, 3, 1)
@@ -263,7 +263,8 @@ def test_evidence_of_the_wrong_type_or_size_is_refused(report, personas, setting
 def test_a_submit_with_the_broker_down_is_saved_and_marked_for_the_sweep(
     report, personas, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from branches import recompute, tasks
+    from branches import tasks
+    from branches.services import recompute
 
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker unreachable")

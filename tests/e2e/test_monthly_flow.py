@@ -12,8 +12,7 @@ from decimal import ROUND_CEILING
 import pytest
 from django.utils import timezone
 
-from branches import workflow
-from branches.criteria import criteria_defaults_load
+from branches.forms.reports import plain_number
 from branches.models import (
     BranchRating,
     Criterion,
@@ -22,7 +21,8 @@ from branches.models import (
     Rating,
     StarAssessment,
 )
-from branches.report_forms import plain_number
+from branches.services import workflow
+from branches.services.criteria import criteria_defaults_load
 from governance.models import User
 from tests.branches.factories import passing_value
 from tests.governance.factories import PASSWORD, UserFactory

@@ -4,7 +4,7 @@ from unittest import mock
 import pytest
 from django.core.management import call_command
 
-from branches.demo import DEMO_PASSWORD
+from branches.demo.users import DEMO_PASSWORD
 from branches.models import OrgUnit
 
 COMMAND = "governance.management.commands.setup_demo_if_empty"

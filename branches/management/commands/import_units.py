@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from branches.services import units_import
-from branches.spreadsheets import SpreadsheetError, read_table
+from branches.services.unit_import import units_import
+from branches.spreadsheets.reading import SpreadsheetError, read_table
 
 
 class Command(BaseCommand):

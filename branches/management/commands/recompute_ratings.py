@@ -2,8 +2,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from branches.models import OrgUnit, Rating
-from branches.recompute import ratings_recompute
-from branches.workflow import parse_period
+from branches.services.recompute import ratings_recompute
+from branches.services.workflow import parse_period
 
 
 class Command(BaseCommand):

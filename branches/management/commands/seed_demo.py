@@ -1,6 +1,6 @@
 """Seed the demo hierarchy and one login per role: `manage.py seed_demo --scale town`.
 
-Every demo account's password is branches.demo.DEMO_PASSWORD (printed at the end).
+Every demo account's password is branches.demo.users.DEMO_PASSWORD (printed at the end).
 """
 
 import time
@@ -10,10 +10,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from branches.criteria import criteria_defaults_load
-from branches.demo import DEFAULT_SEED, HierarchyNotEmptyError, Scale, demo_seed
-from branches.demo_values import demo_values_seed
+from branches.demo.hierarchy import DEFAULT_SEED, HierarchyNotEmptyError, Scale, demo_seed
+from branches.demo.values import demo_values_seed
 from branches.models import OrgUnit
+from branches.services.criteria import criteria_defaults_load
 
 
 class Command(BaseCommand):

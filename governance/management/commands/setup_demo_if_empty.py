@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from branches.demo import DEMO_PASSWORD
+from branches.demo.users import DEMO_PASSWORD
 from branches.models import OrgUnit
 from governance.models import User
 

@@ -1,6 +1,6 @@
 """Monthly scorecard pages: a branch-month's data entry and a township's monthly review.
 
-The rules live in `branches.workflow`; these views only load, call a service and say
+The rules live in `branches.services.workflow`; these views only load, call a service and say
 what happened.
 """
 
@@ -19,10 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from branches import workflow
-from branches.metrics import UnknownMetric, Window, registry, report_due_date
-from branches.models import Criterion, Evidence, MonthlyReport, OrgUnit, ReportValue
-from branches.report_forms import (
+from branches.forms.reports import (
     ReportForm,
     ReviewForm,
     UnlockForm,
@@ -32,8 +29,11 @@ from branches.report_forms import (
     upload_field_name,
     value_field_name,
 )
-from branches.views import breadcrumbs_for, get_unit_for_user
-from branches.workflow import ConflictError, parse_period
+from branches.metrics import UnknownMetric, Window, registry, report_due_date
+from branches.models import Criterion, Evidence, MonthlyReport, OrgUnit, ReportValue
+from branches.services import workflow
+from branches.services.workflow import ConflictError, parse_period
+from branches.views.units import breadcrumbs_for, get_unit_for_user
 
 Status = MonthlyReport.Status
 EDITABLE = (Status.DRAFT, Status.RETURNED)

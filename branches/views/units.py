@@ -15,9 +15,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from branches.forms import UnitForm, UnitImportForm
+from branches.forms.units import UnitForm, UnitImportForm
 from branches.models import OrgUnit, jurisdiction_path
-from branches.services import UNIT_COLUMNS, UnitChangedError, unit_update, units_import
+from branches.services.unit_import import UNIT_COLUMNS, units_import
+from branches.services.units import UnitChangedError, unit_update
 
 # Left out of the change history: timestamps change on every save, and the tree
 # columns are bookkeeping that says nothing to a reader.

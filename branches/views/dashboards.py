@@ -1,6 +1,6 @@
 """The rating pages leaders and township staff read: a branch's scorecard, a unit's summary.
 
-They show the stored assessments (`branches.dashboards`); the charts draw from the JSON
+They show the stored assessments (`branches.services.dashboards`); the charts draw from the JSON
 endpoints beside each page. Any user whose jurisdiction holds the unit may read them.
 """
 
@@ -14,10 +14,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from branches import dashboards
 from branches.models import BranchRating, OrgUnit, Rating
-from branches.views import breadcrumbs_for, get_unit_for_user
-from branches.workflow import PERIOD_YEARS, parse_period
+from branches.services import dashboards
+from branches.services.workflow import PERIOD_YEARS, parse_period
+from branches.views.units import breadcrumbs_for, get_unit_for_user
 
 BRANCHES_PAGE_SIZE = 50
 # ?sort= -> the ordering of the branch list; the path breaks ties so pages are stable.

@@ -13,10 +13,11 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from branches import sheets, workflow
 from branches.models import OrgUnit, Rating
-from branches.spreadsheets import SpreadsheetError, read_workbook
-from branches.views import breadcrumbs_for, get_unit_for_user
+from branches.services import workflow
+from branches.spreadsheets import cells, exports, month_import, month_sheet
+from branches.spreadsheets.reading import SpreadsheetError, read_workbook
+from branches.views.units import breadcrumbs_for, get_unit_for_user
 
 EXPORT_FORMATS = ("csv", "xlsx")
 # An upload with more errors than this shows the first ones; fixing them usually fixes the rest.
@@ -62,7 +63,7 @@ def _sheet_scope(user, code: str, period: str) -> tuple[OrgUnit, date]:
 
 def _xlsx_response(file, filename: str) -> FileResponse:
     return FileResponse(
-        file, as_attachment=True, filename=filename, content_type=sheets.XLSX_CONTENT_TYPE
+        file, as_attachment=True, filename=filename, content_type=cells.XLSX_CONTENT_TYPE
     )
 
 
@@ -70,7 +71,7 @@ def _xlsx_response(file, filename: str) -> FileResponse:
 def report_sheet(request, code, period):
     unit, month = _sheet_scope(request.user, code, period)
     try:
-        file = sheets.report_sheet_file(user=request.user, unit=unit, period=month)
+        file = month_sheet.report_sheet_file(user=request.user, unit=unit, period=month)
     except ValidationError as error:
         messages.error(request, "；".join(error.messages))
         return redirect("branches:unit_detail", code=unit.code)
@@ -85,7 +86,7 @@ def report_sheet_upload(request, code, period):
     result = None
     form = ReportSheetForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        result = sheets.report_sheet_import(
+        result = month_import.report_sheet_import(
             user=request.user, unit=unit, period=month, tables=form.cleaned_data["tables"]
         )
         if result.ok:
@@ -116,11 +117,11 @@ def report_sheet_upload(request, code, period):
 def _export(rows, *, fmt: str, filename: str, title: str):
     if fmt == "csv":
         response = StreamingHttpResponse(
-            sheets.csv_chunks(rows), content_type="text/csv; charset=utf-8"
+            exports.csv_chunks(rows), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = content_disposition_header(True, f"{filename}.csv")
         return response
-    return _xlsx_response(sheets.xlsx_file(rows, title=title), f"{filename}.xlsx")
+    return _xlsx_response(exports.xlsx_file(rows, title=title), f"{filename}.xlsx")
 
 
 @login_required
@@ -134,7 +135,7 @@ def ratings_export(request, code, period, fmt):
         month, label = date(month.year, 1, 1), _("%(year)s年度星级") % {"year": month.year}
     else:
         label = _("%(month)s星级") % {"month": f"{month:%Y-%m}"}
-    rows = sheets.ratings_rows(user=request.user, unit=unit, period=month, kind=kind)
+    rows = exports.ratings_rows(user=request.user, unit=unit, period=month, kind=kind)
     return _export(rows, fmt=fmt, filename=f"{unit.code}_{unit.name}_{label}", title=_("星级"))
 
 
@@ -144,7 +145,7 @@ def values_export(request, code, period, fmt):
     month = _month(period)
     if fmt not in EXPORT_FORMATS:
         raise Http404("no such export")
-    rows = sheets.values_rows(user=request.user, unit=unit, period=month)
+    rows = exports.values_rows(user=request.user, unit=unit, period=month)
     return _export(
         rows,
         fmt=fmt,

@@ -8,7 +8,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Criterion, ReportValue
-from branches.workflow import EVIDENCE_EXTENSIONS, ValueInput, evidence_check, parse_value
+from branches.services.workflow import EVIDENCE_EXTENSIONS, ValueInput, evidence_check, parse_value
 
 Kind = Criterion.Kind
 Aggregation = Criterion.Aggregation

@@ -19,10 +19,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from branches.criteria import criteria_defaults_load
 from branches.metrics import report_due_date
 from branches.models import CriteriaSet, Criterion, MonthlyReport, OrgUnit, Rating, ReportValue
-from branches.recompute import ratings_recompute
+from branches.services.criteria import criteria_defaults_load
+from branches.services.recompute import ratings_recompute
 
 Status = MonthlyReport.Status
 Agg = Criterion.Aggregation

@@ -2,8 +2,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import OrgUnit
-from branches.services import UNIT_EDITABLE_FIELDS
-from branches.spreadsheets import SpreadsheetError, read_table
+from branches.services.units import UNIT_EDITABLE_FIELDS
+from branches.spreadsheets.reading import SpreadsheetError, read_table
 
 
 class UnitForm(forms.ModelForm):
