@@ -1,0 +1,41 @@
+"""The branches models, one module per subject; import them from here."""
+
+from branches.models.assessments import (
+    BranchRating,
+    Rating,
+    StarAssessment,
+    assessment_paths_refresh,
+)
+from branches.models.criteria import CriteriaSet, Criterion
+from branches.models.reports import (
+    Evidence,
+    MonthlyReport,
+    MonthlyReportQuerySet,
+    ReportEvent,
+    ReportEventQuerySet,
+    ReportValue,
+    UnitScopedQuerySet,
+    evidence_upload_to,
+)
+from branches.models.units import OrgUnit, OrgUnitManager, OrgUnitQuerySet, jurisdiction_path
+
+__all__ = [
+    "BranchRating",
+    "CriteriaSet",
+    "Criterion",
+    "Evidence",
+    "MonthlyReport",
+    "MonthlyReportQuerySet",
+    "OrgUnit",
+    "OrgUnitManager",
+    "OrgUnitQuerySet",
+    "Rating",
+    "ReportEvent",
+    "ReportEventQuerySet",
+    "ReportValue",
+    "StarAssessment",
+    "UnitScopedQuerySet",
+    "assessment_paths_refresh",
+    "evidence_upload_to",
+    "jurisdiction_path",
+]

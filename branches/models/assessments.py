@@ -1,0 +1,154 @@
+"""Stored ratings: per-star assessments and branch ratings, derived by the recompute."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from branches.models.criteria import CriteriaSet
+from branches.models.reports import UnitScopedQuerySet
+from branches.models.units import OrgUnit
+
+
+class Rating(models.TextChoices):
+    """Whether an assessment is a month's year-to-date progress or the annual rating."""
+
+    MONTHLY = "MONTHLY", _("月度")
+    ANNUAL = "ANNUAL", _("年度")
+
+
+def assessment_paths_refresh() -> int:
+    """Bring the stored unit_path of every assessment row in line with the tree (after a move)."""
+    updated = 0
+    for model in (StarAssessment, BranchRating):
+        live_path = OrgUnit.objects.filter(pk=models.OuterRef("unit_id")).values("path")[:1]
+        updated += model.objects.exclude(unit_path=models.F("unit__path")).update(
+            unit_path=models.Subquery(live_path)
+        )
+    return updated
+
+
+class StarAssessment(models.Model):
+    """Whether one branch holds one star in one period, with the gaps and inputs that explain it."""
+
+    unit = models.ForeignKey(
+        OrgUnit,
+        verbose_name=_("支部"),
+        related_name="star_assessments",
+        on_delete=models.CASCADE,
+        db_index=False,  # the unique (unit, period, kind, star) index serves unit lookups
+        # Derived rows, re-derivable by a recompute: Django cascades a unit's deletion, and
+        # a database constraint would add a check per row to a province-wide recompute.
+        db_constraint=False,
+    )
+    unit_path = models.CharField(_("单位路径"), max_length=255)
+    period = models.DateField(_("期间"), help_text=_("月度为该月第一天；年度为1月1日"))
+    kind = models.CharField(_("类型"), max_length=8, choices=Rating.choices)
+    star = models.PositiveSmallIntegerField(_("星"), choices=CriteriaSet.Stars.choices)
+    star_name = models.CharField(_("星名"), max_length=20)
+    is_met = models.BooleanField(_("达标"))
+    gaps = models.JSONField(_("差距"), default=list)
+    inputs = models.JSONField(_("计算依据"), default=dict)
+    criteria_set = models.ForeignKey(
+        CriteriaSet,
+        verbose_name=_("指标体系"),
+        related_name="+",
+        on_delete=models.PROTECT,
+        # Derived rows: Django's PROTECT guards the set; a database constraint and index
+        # would add a check per row to every province-wide recompute.
+        db_index=False,
+        db_constraint=False,
+    )
+    digest = models.CharField(
+        _("内容指纹"), max_length=16, default="", help_text=_("内容不变时重算不改写")
+    )
+    computed_at = models.DateTimeField(_("计算时间"))
+
+    objects = UnitScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("星级评定")
+        verbose_name_plural = _("星级评定")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "period", "kind", "star"], name="starassessment_unique"
+            ),
+        ]
+        indexes = [
+            # Subtree aggregates by star: period, kind, path LIKE 'prefix%'.
+            models.Index(
+                fields=["period", "kind", "unit_path"],
+                name="starassessment_subtree_idx",
+                opclasses=["date_ops", "text_pattern_ops", "varchar_pattern_ops"],
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.unit_id} {self.period:%Y-%m} {self.star_name}"
+
+
+class BranchRating(models.Model):
+    """One branch's level in one period, denormalised so that a subtree aggregate is one query."""
+
+    class Veto(models.TextChoices):
+        NONE = "NONE", _("无")
+        STAR = "STAR", _("否决单星")
+        ALL = "ALL", _("否决全部")
+
+    unit = models.ForeignKey(
+        OrgUnit,
+        verbose_name=_("支部"),
+        related_name="ratings",
+        on_delete=models.CASCADE,
+        db_index=False,  # the unique (unit, period, kind) index serves unit lookups
+        # Derived rows, re-derivable by a recompute: Django cascades a unit's deletion, and
+        # a database constraint would add a check per row to a province-wide recompute.
+        db_constraint=False,
+    )
+    unit_path = models.CharField(_("单位路径"), max_length=255)
+    area_type = models.CharField(_("区域类型"), max_length=8, choices=OrgUnit.AreaType.choices)
+    period = models.DateField(_("期间"))
+    kind = models.CharField(_("类型"), max_length=8, choices=Rating.choices)
+    level = models.PositiveSmallIntegerField(_("星级"))
+    has_star_1 = models.BooleanField(_("第一星"))
+    has_star_2 = models.BooleanField(_("第二星"))
+    has_star_3 = models.BooleanField(_("第三星"))
+    has_star_4 = models.BooleanField(_("第四星"))
+    has_star_5 = models.BooleanField(_("第五星"))
+    veto = models.CharField(_("一票否决"), max_length=8, choices=Veto.choices, default="NONE")
+    gap_count = models.PositiveSmallIntegerField(_("差距数"), default=0)
+    criteria_set = models.ForeignKey(
+        CriteriaSet,
+        verbose_name=_("指标体系"),
+        related_name="+",
+        on_delete=models.PROTECT,
+        # Derived rows: Django's PROTECT guards the set; a database constraint and index
+        # would add a check per row to every province-wide recompute.
+        db_index=False,
+        db_constraint=False,
+    )
+    digest = models.CharField(
+        _("内容指纹"), max_length=16, default="", help_text=_("内容不变时重算不改写")
+    )
+    computed_at = models.DateTimeField(_("计算时间"))
+
+    objects = UnitScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("支部星级")
+        verbose_name_plural = _("支部星级")
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "period", "kind"], name="branchrating_unique"),
+            models.CheckConstraint(
+                name="branchrating_level_0_to_5", condition=models.Q(level__lte=5)
+            ),
+        ]
+        indexes = [
+            # Dashboards: ratings of a period under a subtree (path LIKE 'prefix%').
+            models.Index(
+                fields=["period", "kind", "unit_path"],
+                name="branchrating_subtree_idx",
+                opclasses=["date_ops", "text_pattern_ops", "varchar_pattern_ops"],
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.unit_id} {self.period:%Y-%m} {self.level}★"
