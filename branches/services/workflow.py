@@ -25,6 +25,7 @@ from branches.models import (
     Evidence,
     MonthlyReport,
     OrgUnit,
+    ReportEvent,
     ReportValue,
 )
 
@@ -172,6 +173,28 @@ def report_or_blank(*, unit: OrgUnit, period: date) -> MonthlyReport:
         criteria_set = active_criteria_set(year=period.year, area_type=unit.area_type)
         report = MonthlyReport(unit=unit, period=period, criteria_set=criteria_set)
     return report
+
+
+def report_event_record(
+    *,
+    report: MonthlyReport,
+    user,
+    action: str,
+    from_status: str = "",
+    to_status: str = "",
+    reason: str = "",
+) -> ReportEvent:
+    """One row of the report's timeline; called inside the transaction of the step it records."""
+    name = (user.get_full_name() or user.username) if user is not None else ""
+    return ReportEvent.objects.create(
+        report=report,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        actor=user,
+        actor_name=name,
+        reason=reason,
+    )
 
 
 def _require(allowed: bool, message: str):
