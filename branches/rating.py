@@ -237,7 +237,7 @@ def assess(
             inputs[code] = actual
             if not texts:
                 continue
-            if _veto_fires(veto_scope, reported_breach):
+            if veto_scope is not None and _veto_fires(veto_scope, reported_breach):
                 gap = f"一票否决（{_VETO_LABELS[veto_scope]}）：{name} {texts[0]}"
                 veto_gaps.append(gap)
                 gaps.append(gap)
@@ -510,6 +510,8 @@ def _months_failed(c: CriterionSpec, failed: list[int], months: Mapping[int, Val
 
 def _unreported(c: CriterionSpec, missing: list[int], states: Mapping[int, str]) -> tuple[str, ...]:
     """One gap per reason the months lack a counted value: "草稿未提交：<title>（3月）"."""
+    if not states:  # the common case, kept cheap: every missing month has no report
+        return (f"{NO_REPORT}：{c.title}（{_month_list(missing)}）",) if missing else ()
     return tuple(
         f"{why}：{c.title}（{_month_list(ms)}）" for why, ms in _by_reason(missing, states).items()
     )
