@@ -12,8 +12,13 @@ which reports count (approved only, or also submitted) is the caller's choice.
 - AVERAGE over the months reported; LATEST: the last month reported up to m.
 - METRIC: the caller's value for the window. A count metric (integer or number, >=) is
   pro-rated like SUM ("2 a month" is stored as 24 a year); percentages are not.
-- Vetoes fire on a reported breach only: an unreported month fails its criterion as 未填报
-  but is not an incident, so it does not wipe stars.
+- A month without a value that counts is named by its report's state (`states`): 未填报 (no
+  report), 草稿未提交, 已退回待重报, 待审核. Where the rule counts such a month against the
+  criterion (every aggregation but AVERAGE and LATEST, and those when nothing is reported),
+  the gaps name those months beside any breach.
+- Vetoes fire on a reported breach only (`_veto_fires`): a missing month fails its criterion
+  but is not an incident, so it wipes no star. The gap names the scope and the star:
+  "一票否决（全部星）：平安法治星 重大安全生产事故或群体性事件 1件 > 0件（3月）".
 - Capstone: the first star is held only when the other four are held.
 """
 
@@ -63,6 +68,24 @@ class VetoScope(enum.StrEnum):
 class Source(enum.StrEnum):
     MANUAL = "MANUAL"
     METRIC = "METRIC"
+
+
+class ReportState(enum.StrEnum):
+    """The state of a month's report that does not count (the model's status values)."""
+
+    DRAFT = "DRAFT"
+    RETURNED = "RETURNED"
+    SUBMITTED = "SUBMITTED"  # not counted where only approved reports count: the annual rating
+
+
+# How a gap names a month without a value that counts, by its report's state.
+NO_REPORT = "未填报"
+_WHY_MISSING = {
+    ReportState.DRAFT: "草稿未提交",
+    ReportState.RETURNED: "已退回待重报",
+    ReportState.SUBMITTED: "待审核",
+}
+_VETO_LABELS = {VetoScope.STAR: "本星", VetoScope.ALL: "全部星"}
 
 
 # The relation printed in a gap when the rule fails.
@@ -152,10 +175,14 @@ class Assessment:
 
 
 # What a checker returns: (actual value for the inputs, gap texts without the star name —
-# empty when the criterion passes, whether a reported value breaks the rule — what a veto
-# fires on). Plain tuples: this runs 21 times per branch for 51,000 branches.
+# empty when the criterion passes, the breach first —, whether the reported values alone
+# break the rule, whatever the missing months would hold: see `_veto_fires`).
+# Plain tuples: this runs 21 times per branch for 51,000 branches.
 _Result = tuple[JSONValue, tuple[str, ...], bool]
-_Checker = Callable[[int, Mapping[str, Mapping[int, Value]], Mapping[str, Value | None]], _Result]
+_Checker = Callable[
+    [int, Mapping[str, Mapping[int, Value]], Mapping[str, Value | None], Mapping[int, str]],
+    _Result,
+]
 _PASS: tuple[str, ...] = ()
 
 
@@ -189,35 +216,39 @@ def assess(
     month: int | None,
     values: Mapping[str, Mapping[int, Value]],
     metrics: Mapping[str, Value | None],
+    states: Mapping[int, str] | None = None,
 ) -> Assessment:
     """Rate one branch for month 1..12 (year to date) or for the year (month=None).
 
-    values[code][m] is the value reported for month m (a month not reported is absent);
-    metrics[code] is the metric value for the window, or None when there is none.
+    values[code][m] is the value counted for month m (a month without one is absent);
+    metrics[code] is the metric value for the window, or None when there is none;
+    states[m] is the `ReportState` of month m's report when that report does not count
+    (a month without a report is absent, and so is one whose report counts).
     """
     if month is not None and not 1 <= month <= MONTHS:
         raise ValueError(f"month must be 1..{MONTHS} or None, not {month}")
     last = MONTHS if month is None else month
+    states = states or _NO_STATES
     stars, veto_gaps, wipe_gaps, vetoed = [], [], [], _NO_VETO
     for number, (name, rules) in enumerate(zip(spec.star_names, spec._compiled, strict=True), 1):
         gaps, inputs = [], {}
         for code, veto_scope, check in rules:
-            actual, texts, breach = check(last, values, metrics)
+            actual, texts, reported_breach = check(last, values, metrics, states)
             inputs[code] = actual
             if not texts:
                 continue
-            if breach and veto_scope is not None:
-                gap = f"一票否决：{texts[0]}"
+            if veto_scope is not None and _veto_fires(veto_scope, reported_breach):
+                gap = f"一票否决（{_VETO_LABELS[veto_scope]}）：{name} {texts[0]}"
                 veto_gaps.append(gap)
                 gaps.append(gap)
+                texts = texts[1:]  # the months missing besides the breach, as plain gaps
                 if veto_scope is _WIPE:
                     wipe_gaps.append(gap)
                     vetoed = _WIPE
                 elif vetoed is _NO_VETO:
                     vetoed = veto_scope
-            else:
-                for text in texts:
-                    gaps.append(f"{name}：{text}")
+            for text in texts:
+                gaps.append(f"{name}：{text}")
         stars.append(StarResult(number, name, not gaps, gaps, inputs))
     if wipe_gaps:
         _apply_veto_to_all(stars, wipe_gaps)
@@ -229,10 +260,29 @@ def assess(
 
 # Enum attribute lookups are slow on Python 3.11 (a descriptor call each): bind them once.
 _NO_VETO, _WIPE = VetoScope.NONE, VetoScope.ALL
+_NO_STATES: Mapping[int, str] = {}
 
 
 def _veto(c: CriterionSpec) -> VetoScope | None:
     return None if c.veto_scope == VetoScope.NONE else c.veto_scope
+
+
+def _veto_fires(veto_scope: VetoScope | None, reported_breach: bool) -> bool:
+    """A veto fires on a reported breach only: an unreported month is not an incident.
+
+    A failing veto criterion whose failure could still be undone by the months without a
+    counted value (not reported, draft, returned, awaiting review) fails its star with
+    the usual gaps, and fires nothing. What each aggregation calls a reported breach:
+    - EVERY_MONTH: a reported month fails. AT_LEAST_N: more reported months fail than the
+      year allows.
+    - SUM ≤ (or =): the reported total is already over the threshold (values are never
+      negative, so the missing months could only add to it); = also when it is off with
+      every month reported. SUM ≥: the total falls short with every month reported.
+    - AVERAGE: the average of the months reported fails (missing months are not in it).
+      LATEST: the latest value reported fails. METRIC: the metric's value fails.
+    - Nothing reported at all, or a metric without data: never.
+    """
+    return reported_breach and veto_scope is not None
 
 
 def _apply_veto_to_all(stars: list[StarResult], wipe_gaps: list[str]) -> None:
@@ -294,15 +344,14 @@ def _split(months: Mapping[int, Value], last: int, passes) -> tuple[list[int], l
 def _every_month(c: CriterionSpec, passes) -> _Checker:
     code = c.code
 
-    def check(last, values, _metrics):
+    def check(last, values, _metrics, states):
         months = values.get(code, _EMPTY)
         present = _present(months, last)
         if len(present) == last and all(map(passes, present)):
             return last, _PASS, False
         missing, failed = _split(months, last, passes)
         gaps = (_months_failed(c, failed, months),) if failed else ()
-        if missing:
-            gaps += (_unreported(c, missing),)
+        gaps += _unreported(c, missing, states)
         return last - len(missing) - len(failed), gaps, bool(failed)
 
     return check
@@ -312,15 +361,14 @@ def _at_least_n(c: CriterionSpec, passes) -> _Checker:
     code, allowed = c.code, MONTHS - c.min_months
     rule = f"全年至多允许{allowed}个月" if allowed else "需每月达标"
 
-    def check(last, values, _metrics):
+    def check(last, values, _metrics, states):
         months = values.get(code, _EMPTY)
         passed = sum(map(passes, _present(months, last)))
         if last - passed <= allowed:
             return passed, _PASS, False
         missing, failed = _split(months, last, passes)
         parts = [f"{_month_list(failed)}未达标"] if failed else []
-        if missing:
-            parts.append(f"{_month_list(missing)}未填报")
+        parts += [f"{_month_list(ms)}{why}" for why, ms in _by_reason(missing, states).items()]
         return passed, (f"{c.title} {'，'.join(parts)}，{rule}",), len(failed) > allowed
 
     return check
@@ -335,19 +383,28 @@ def _sum(c: CriterionSpec, passes) -> _Checker:
         else None
     )
 
-    def check(last, values, _metrics):
+    def check(last, values, _metrics, states):
         months = values.get(code, _EMPTY)
         present = _present(months, last)
         total = sum(present, _ZERO)
         if targets:
             if total * MONTHS >= targets[last]:
                 return _json(total), _PASS, False
-            return _json(total), (_prorated_gap(c, total, last),), True
-        if not passes(total):
-            return _json(total), (_compared_gap(c, total),), True
-        if len(present) < last:
-            return _json(total), (_unreported(c, _missing(months, last)),), False
-        return _json(total), _PASS, False
+            # A missing month adds 0 here, so it is one cause of the shortfall: named, and
+            # while a month is missing the shortfall is not yet a reported breach.
+            missing = _missing(months, last) if len(present) < last else []
+            gaps = (_prorated_gap(c, total, last), *_unreported(c, missing, states))
+            return _json(total), gaps, not missing
+        failed = not passes(total)
+        if len(present) == last:
+            if failed:
+                return _json(total), (_summed_gap(c, total, months, last),), True
+            return _json(total), _PASS, False
+        # Under ≤ (or =) a missing month fails as unreported (an unreported incident count is
+        # not a zero), beside any breach of the months reported.
+        gaps = (_summed_gap(c, total, months, last),) if failed else ()
+        gaps += _unreported(c, _missing(months, last), states)
+        return _json(total), gaps, failed and total > c.threshold
 
     return check
 
@@ -355,11 +412,11 @@ def _sum(c: CriterionSpec, passes) -> _Checker:
 def _average(c: CriterionSpec, _passes) -> _Checker:
     code, compare, threshold = c.code, _FLIPPED[c.comparator], c.threshold
 
-    def check(last, values, _metrics):
+    def check(last, values, _metrics, states):
         months = values.get(code, _EMPTY)
         reported = _present(months, last)
         if not reported:
-            return None, (_unreported(c),), False
+            return None, _unreported(c, list(_WINDOWS[last]), states), False
         total = sum(reported, _ZERO)
         average = total / len(reported)
         shown = _number(average)
@@ -373,14 +430,14 @@ def _average(c: CriterionSpec, _passes) -> _Checker:
 def _latest(c: CriterionSpec, passes) -> _Checker:
     code, boolean = c.code, c.is_boolean
 
-    def check(last, values, _metrics):
+    def check(last, values, _metrics, states):
         months = values.get(code, _EMPTY)
         for m in range(last, 0, -1):
             value = months.get(m)
             if value is not None:
                 break
         else:
-            return None, (_unreported(c),), False
+            return None, _unreported(c, list(_WINDOWS[last]), states), False
         actual = value if boolean else _json(value)
         if passes(value):
             return actual, _PASS, False
@@ -394,7 +451,7 @@ def _metric(c: CriterionSpec, passes) -> _Checker:
     code, boolean = c.code, c.is_boolean
     prorated = c.comparator == Comparator.GTE and c.kind in (ValueKind.INTEGER, ValueKind.NUMBER)
 
-    def check(last, _values, metrics):
+    def check(last, _values, metrics, _states):
         value = metrics.get(code)
         if value is None:
             return None, (f"无数据：{c.title}",), False
@@ -417,6 +474,13 @@ def _metric(c: CriterionSpec, passes) -> _Checker:
 def _compared_gap(c: CriterionSpec, actual: Value, *, prefix: str = "") -> str:
     shown, limit = _shown(actual, c.threshold, c.broken)
     return f"{c.title} {prefix}{shown}{c.unit} {c.broken} {limit}{c.unit}"
+
+
+def _summed_gap(c: CriterionSpec, total: Value, months: Mapping[int, Value], last: int) -> str:
+    """A sum over its threshold, with the months behind it: "1件 > 0件（3月）"."""
+    counted = [m for m in _WINDOWS[last] if months.get(m)]  # reported and not zero
+    gap = _compared_gap(c, total)
+    return f"{gap}（{_month_list(counted)}）" if counted else gap
 
 
 def _prorated_gap(c: CriterionSpec, actual: Value, last: int) -> str:
@@ -444,8 +508,23 @@ def _months_failed(c: CriterionSpec, failed: list[int], months: Mapping[int, Val
     return f"{c.title} {shown} {c.broken} {_number(c.threshold)}{c.unit}"
 
 
-def _unreported(c: CriterionSpec, missing: list[int] | None = None) -> str:
-    return f"未填报：{c.title}（{_month_list(missing)}）" if missing else f"未填报：{c.title}"
+def _unreported(c: CriterionSpec, missing: list[int], states: Mapping[int, str]) -> tuple[str, ...]:
+    """One gap per reason the months lack a counted value: "草稿未提交：<title>（3月）"."""
+    if not states:  # the common case, kept cheap: every missing month has no report
+        return (f"{NO_REPORT}：{c.title}（{_month_list(missing)}）",) if missing else ()
+    return tuple(
+        f"{why}：{c.title}（{_month_list(ms)}）" for why, ms in _by_reason(missing, states).items()
+    )
+
+
+def _by_reason(missing: list[int], states: Mapping[int, str]) -> dict[str, list[int]]:
+    """Months without a counted value, grouped by their report's state, first month first."""
+    if not states:
+        return {NO_REPORT: missing} if missing else {}
+    reasons: dict[str, list[int]] = {}
+    for m in missing:
+        reasons.setdefault(_WHY_MISSING.get(states.get(m), NO_REPORT), []).append(m)
+    return reasons
 
 
 def _month_list(months: list[int]) -> str:

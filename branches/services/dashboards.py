@@ -16,9 +16,10 @@ from branches.models import BranchRating, CriteriaSet, OrgUnit, Rating, StarAsse
 
 STARS = range(1, 6)
 LEVELS = range(0, 6)
-# rating.assess words a vetoing breach "一票否决：…" and, for an all-stars veto, repeats it
-# under every star; the scorecard states it once in a banner instead.
-VETO_PREFIX = "一票否决："
+# rating.assess words a vetoing breach "一票否决（全部星）：…" and, for an all-stars veto,
+# repeats it under every star; the scorecard states it once in a banner instead. Rows
+# computed before the scope was named read "一票否决：…".
+VETO_PREFIX = "一票否决"
 AREA_LABELS = dict(OrgUnit.AreaType.choices)
 
 

@@ -1,9 +1,10 @@
 """Set-based recompute of star assessments and branch ratings.
 
 For any number of branches the work is a fixed number of queries:
-1. the rated units in scope; 2. the active criteria sets (with their criteria);
-3. every counted value of the year to date; 4. one call per metric key;
-5. the stored rows of the scope; 6. bulk upserts of the rows that changed.
+1. the rated units in scope; 2. every counted value of the year to date; 3. the state of
+every report that does not count (so that a gap names why a month is missing); 4. the
+criteria sets (with their criteria); 5. one call per metric key; 6. the stored rows of the
+scope; 7. bulk upserts of the rows that changed.
 The pure engine (`branches.rating.assess`) decides each branch in between.
 Rows whose content is unchanged are not written, so a second run writes nothing.
 """
@@ -154,6 +155,7 @@ def ratings_recompute(
 
     window = Window(year=period.year, first_month=1, last_month=month)
     values, entered_on = _read_values(window, annual=annual, unit_ids=unit_ids, under=under)
+    states = _read_states(window, annual=annual, unit_ids=unit_ids, under=under)
     # A branch is rated on the criteria set its latest counted report was entered on (so
     # a rating can be re-derived from what the branch was asked); without reports, on the
     # year's active set.
@@ -188,6 +190,7 @@ def ratings_recompute(
             month=None if annual else month,
             values=values.get(unit_id, _NOTHING),
             metrics=metrics.get(unit_id, _NOTHING),
+            states=states.get(unit_id, _NOTHING),
         )
         gap_count = 0
         for star in assessment.stars:
@@ -312,11 +315,8 @@ def _read_values(window: Window, *, annual: bool, unit_ids, under) -> dict:
     The ORM builds the query; rows are read from the cursor directly, because at
     province scale (a million values) Django's per-row conversion dominates.
     """
-    statuses = [MonthlyReport.Status.APPROVED]
-    if not annual:
-        statuses.append(MonthlyReport.Status.SUBMITTED)
     rows = ReportValue.objects.filter(
-        report__period__range=(window.start, window.end), report__status__in=statuses
+        report__period__range=(window.start, window.end), report__status__in=_counted(annual)
     )
     if unit_ids is not None:
         rows = rows.filter(report__unit_id__in=unit_ids)
@@ -351,6 +351,29 @@ def _read_values(window: Window, *, annual: bool, unit_ids, under) -> dict:
                 month = period.month if isinstance(period, date) else int(period[5:7])
                 values[unit_id][code][month] = value
     return values, {unit_id: set_id for unit_id, (_period, set_id) in latest.items()}
+
+
+def _counted(annual: bool) -> list[str]:
+    """The report statuses whose values count: approved, and in monthly progress submitted."""
+    if annual:
+        return [MonthlyReport.Status.APPROVED]
+    return [MonthlyReport.Status.APPROVED, MonthlyReport.Status.SUBMITTED]
+
+
+def _read_states(window: Window, *, annual: bool, unit_ids, under) -> dict:
+    """{unit id: {month: status}} of the window's reports that do not count: drafts,
+    returned reports and, in the annual rating, reports awaiting review."""
+    reports = MonthlyReport.objects.filter(period__range=(window.start, window.end)).exclude(
+        status__in=_counted(annual)
+    )
+    if unit_ids is not None:
+        reports = reports.filter(unit_id__in=unit_ids)
+    if under is not None:
+        reports = reports.filter(unit__path__startswith=under.path)
+    states: dict = defaultdict(dict)
+    for unit_id, period, status in reports.values_list("unit_id", "period", "status"):
+        states[unit_id][period.month] = status
+    return states
 
 
 def _read_metrics(specs: dict, window: Window, set_of: dict) -> dict:

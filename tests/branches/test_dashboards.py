@@ -157,6 +157,19 @@ def test_the_scorecard_explains_real_gaps_from_a_recompute(tree, criteria, perso
     assert "卫生厕所普及率 85% &lt; 90%" in response.content.decode()
 
 
+def test_a_computed_veto_is_shown_once_in_the_banner_with_its_scope_and_star(
+    tree, criteria, personas, login
+):
+    put_reports(tree.village_a2, criteria, [1, 2, 3], **{"VT-02": Decimal(1)})
+    recompute.ratings_recompute(period=MARCH, unit_ids=[tree.village_a2.pk])
+    response = login(personas.county_leader).get(scorecard_url(tree.village_a2))
+    card = response.context["card"]
+    veto = "一票否决（全部星）：平安法治星 重大安全生产事故或群体性事件 3件 > 0件（1-3月）"
+    assert card["veto_gaps"] == [veto]
+    assert all(star["is_vetoed"] and star["gaps"] == [] for star in card["stars"])
+    assert response.content.decode().count("重大安全生产事故或群体性事件 3件") == 1
+
+
 def test_a_veto_is_shown_once_in_a_banner_not_under_every_star(scene, personas, login):
     response = login(personas.county_leader).get(scorecard_url(scene.village_b1))
     html = response.content.decode()

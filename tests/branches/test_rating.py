@@ -18,6 +18,7 @@ from branches.rating import (
     Comparator,
     CriteriaSpec,
     CriterionSpec,
+    ReportState,
     Source,
     ValueKind,
     VetoScope,
@@ -40,11 +41,17 @@ def yes_no(**fields) -> CriterionSpec:
     return criterion(kind=K.BOOLEAN, unit="", comparator=C.IS_YES, threshold=None, **fields)
 
 
-def rate(c: CriterionSpec, months: dict, *, month: int | None = None, metric=None):
+def rate(c: CriterionSpec, months: dict, *, month: int | None = None, metric=None, states=None):
     """Assess a set holding only `c`; returns the StarResult of its star."""
-    spec = CriteriaSpec(RURAL_STARS, (c,))
-    result = assess(spec, month=month, values={c.code: months}, metrics={c.code: metric})
-    return result.stars[c.star - 1]
+    return assess_one(c, months, month=month, metric=metric, states=states).stars[c.star - 1]
+
+
+def assess_one(c: CriterionSpec, months: dict, *, month=None, metric=None, states=None):
+    """Assess a set holding only `c`, without the capstone (every other star is held)."""
+    spec = CriteriaSpec(RURAL_STARS, (c,), capstone=False)
+    return assess(
+        spec, month=month, values={c.code: months}, metrics={c.code: metric}, states=states
+    )
 
 
 def every_month(value, months=range(1, 13)) -> dict:
@@ -177,15 +184,23 @@ def incidents() -> CriterionSpec:
 
 def test_sum_at_least_is_pro_rated_to_the_month():
     assert rate(income(), {1: D(6)}, month=6).met
-    star = rate(income(), {1: D("5.9")}, month=6)
+    star = rate(income(), {1: D("5.9")} | every_month(D(0), range(2, 7)), month=6)
     assert star.gaps == ["产业兴旺星：村集体经济收入 5.9万元 < 6万元（截至6月，全年12万元）"]
     assert star.inputs == {"X-01": "5.9"}
 
 
 def test_sum_at_least_annual_compares_the_full_threshold():
-    star = rate(income(), every_month(D(1), range(1, 12)))
+    star = rate(income(), every_month(D(1), range(1, 12)) | {12: D(0)})
     assert star.gaps == ["产业兴旺星：村集体经济收入 11万元 < 12万元"]
     assert star.inputs == {"X-01": "11"}
+
+
+def test_sum_at_least_short_of_its_target_names_the_missing_months_that_added_nothing():
+    star = rate(income(), every_month(D(1), range(1, 12)))
+    assert star.gaps == [
+        "产业兴旺星：村集体经济收入 11万元 < 12万元",
+        "产业兴旺星：未填报：村集体经济收入（12月）",
+    ]
 
 
 def test_sum_at_least_counts_a_missing_month_as_zero():
@@ -199,19 +214,28 @@ def test_sum_at_most_fails_a_missing_month_as_unreported():
     assert star.inputs == {"X-01": "0"}
 
 
-def test_sum_at_most_reports_a_breach_even_with_months_missing():
+def test_sum_at_most_names_the_months_behind_a_breach():
+    star = rate(incidents(), {1: D(0), 2: D(2), 3: D(0), 4: D(1)}, month=4)
+    assert star.gaps == ["产业兴旺星：重大环境污染事件 3件 > 0件（2月、4月）"]
+
+
+def test_sum_at_most_names_both_a_breach_and_the_months_missing():
     star = rate(incidents(), {1: D(1)}, month=3)
-    assert star.gaps == ["产业兴旺星：重大环境污染事件 1件 > 0件"]
+    assert star.gaps == [
+        "产业兴旺星：重大环境污染事件 1件 > 0件（1月）",
+        "产业兴旺星：未填报：重大环境污染事件（2月、3月）",
+    ]
 
 
 def test_a_pro_rated_target_is_never_rounded_into_a_pass():
     c = criterion(
         title="党员集中培训学时", kind=K.NUMBER, unit="学时", threshold=D(32), aggregation=A.SUM
     )
-    assert rate(c, {1: D(13)}, month=5).gaps == [
+    rest = every_month(D(0), range(2, 6))
+    assert rate(c, {1: D(13)} | rest, month=5).gaps == [
         "产业兴旺星：党员集中培训学时 13学时 < 13.33学时（截至5月，全年32学时）"
     ]
-    assert rate(c, {1: D("13.33")}, month=5).gaps == [
+    assert rate(c, {1: D("13.33")} | rest, month=5).gaps == [
         "产业兴旺星：党员集中培训学时 13.33学时 < 13.34学时（截至5月，全年32学时）"
     ]
 
@@ -240,7 +264,7 @@ def test_average_annual_takes_every_month_reported():
 
 def test_average_with_nothing_reported_is_unreported():
     star = rate(score(), {8: D(90)}, month=6)
-    assert star.gaps == ["产业兴旺星：未填报：人居环境整治检查得分"]
+    assert star.gaps == ["产业兴旺星：未填报：人居环境整治检查得分（1-6月）"]
     assert star.inputs == {"X-01": None}
 
 
@@ -266,7 +290,7 @@ def test_latest_yes_no_names_the_month_it_failed():
 
 def test_latest_with_nothing_reported_yet_is_unreported():
     c = criterion(title="村级后备干部人数", unit="人", threshold=D(2))
-    assert rate(c, {7: D(3)}, month=6).gaps == ["产业兴旺星：未填报：村级后备干部人数"]
+    assert rate(c, {7: D(3)}, month=6).gaps == ["产业兴旺星：未填报：村级后备干部人数（1-6月）"]
 
 
 # METRIC
@@ -317,7 +341,7 @@ def test_a_star_veto_removes_only_its_own_star():
     values = passing_values(spec)
     values["SA-04"][3] = D(1)
     result = assess(spec, month=None, values=values, metrics={})
-    veto = '一票否决：造成人员伤亡的安全事故("零事故") 1件 > 0件'
+    veto = '一票否决（本星）：平安法治星 造成人员伤亡的安全事故("零事故") 1件 > 0件（3月）'
     assert result.vetoed == VetoScope.STAR
     assert result.veto_gaps == [veto]
     assert result.stars[3].gaps == [veto]
@@ -330,7 +354,7 @@ def test_an_all_veto_removes_every_star_and_says_why_on_each():
     values = passing_values(spec)
     values["VT-02"][7] = D(1)
     result = assess(spec, month=None, values=values, metrics={})
-    veto = "一票否决：重大安全生产事故或群体性事件 1件 > 0件"
+    veto = "一票否决（全部星）：平安法治星 重大安全生产事故或群体性事件 1件 > 0件（7月）"
     assert result.vetoed == VetoScope.ALL
     assert result.level == 0
     assert result.stars_held == []
@@ -345,8 +369,8 @@ def test_an_all_veto_wins_over_a_star_veto_and_both_are_listed():
     result = assess(spec, month=None, values=values, metrics={})
     assert result.vetoed == VetoScope.ALL
     assert result.veto_gaps == [
-        '一票否决：村"两委"干部违纪违法被立案查处 1件 > 0件',
-        "一票否决：重大环境污染事件 1件 > 0件",
+        '一票否决（全部星）：支部过硬星 村"两委"干部违纪违法被立案查处 1件 > 0件（9月）',
+        "一票否决（本星）：生态宜居星 重大环境污染事件 1件 > 0件（2月）",
     ]
 
 
@@ -359,6 +383,204 @@ def test_an_unreported_month_of_a_veto_item_is_a_gap_not_a_veto():
     assert result.veto_gaps == []
     assert result.stars[0].gaps == ['支部过硬星：未填报：村"两委"干部违纪违法被立案查处（5月）']
     assert result.level == 4
+
+
+# Why a month is missing
+
+
+@pytest.mark.parametrize(
+    ("state", "wording"),
+    [
+        (None, "未填报"),
+        (ReportState.DRAFT, "草稿未提交"),
+        (ReportState.RETURNED, "已退回待重报"),
+        (ReportState.SUBMITTED, "待审核"),
+        ("DRAFT", "草稿未提交"),
+    ],
+)
+def test_a_month_that_does_not_count_is_named_by_its_reports_state(state, wording):
+    c = yes_no(title="主题党日按月开展", aggregation=A.EVERY_MONTH)
+    states = {3: state} if state else {}
+    star = rate(c, {1: True, 2: True}, month=3, states=states)
+    assert star.gaps == [f"产业兴旺星：{wording}：主题党日按月开展（3月）"]
+
+
+def test_months_missing_for_different_reasons_get_one_gap_each_first_month_first():
+    c = yes_no(title="主题党日按月开展", aggregation=A.EVERY_MONTH)
+    states = {2: ReportState.RETURNED, 3: ReportState.DRAFT, 5: ReportState.RETURNED}
+    star = rate(c, {4: True}, month=6, states=states)
+    assert star.gaps == [
+        "产业兴旺星：未填报：主题党日按月开展（1月、6月）",
+        "产业兴旺星：已退回待重报：主题党日按月开展（2月、5月）",
+        "产业兴旺星：草稿未提交：主题党日按月开展（3月）",
+    ]
+
+
+def test_a_counted_report_without_the_value_is_unreported():
+    c = yes_no(title="主题党日按月开展", aggregation=A.EVERY_MONTH)
+    star = rate(c, {1: True}, month=2, states={1: ReportState.DRAFT})
+    assert star.gaps == ["产业兴旺星：未填报：主题党日按月开展（2月）"]
+
+
+def test_at_least_n_names_each_missing_month_by_its_reports_state():
+    states = {3: ReportState.SUBMITTED, 4: ReportState.DRAFT}
+    star = rate(at_least(10), {1: False, 2: True}, month=4, states=states)
+    assert star.gaps == [
+        "产业兴旺星：生活垃圾得到有效治理 1月未达标，3月待审核，4月草稿未提交，全年至多允许2个月"
+    ]
+
+
+def test_sum_at_least_names_a_draft_month_that_added_nothing_to_a_shortfall():
+    star = rate(income(), {1: D(1), 2: D(1)}, month=3, states={3: ReportState.DRAFT})
+    assert star.gaps == [
+        "产业兴旺星：村集体经济收入 2万元 < 3万元（截至3月，全年12万元）",
+        "产业兴旺星：草稿未提交：村集体经济收入（3月）",
+    ]
+
+
+def test_average_and_latest_with_nothing_counted_name_every_month_by_its_state():
+    states = {1: ReportState.RETURNED, 2: ReportState.SUBMITTED}
+    assert rate(score(), {}, month=2, states=states).gaps == [
+        "产业兴旺星：已退回待重报：人居环境整治检查得分（1月）",
+        "产业兴旺星：待审核：人居环境整治检查得分（2月）",
+    ]
+    latest = criterion(title="村级后备干部人数", unit="人", threshold=D(2))
+    assert rate(latest, {}, month=2, states=states).gaps == [
+        "产业兴旺星：已退回待重报：村级后备干部人数（1月）",
+        "产业兴旺星：待审核：村级后备干部人数（2月）",
+    ]
+
+
+def test_average_and_latest_do_not_count_a_missing_month_against_a_value_reported():
+    states = {2: ReportState.DRAFT}
+    assert rate(score(), {1: D(70)}, month=2, states=states).gaps == [
+        "产业兴旺星：人居环境整治检查得分 平均70分 < 80分"
+    ]
+    latest = criterion(title="村级后备干部人数", unit="人", threshold=D(2))
+    assert rate(latest, {1: D(1)}, month=2, states=states).gaps == [
+        "产业兴旺星：村级后备干部人数 1人 < 2人"
+    ]
+
+
+# Vetoes: a reported breach fires, a missing month does not, under every aggregation
+
+
+def veto(**fields) -> CriterionSpec:
+    return criterion(veto_scope=VetoScope.ALL, **fields)
+
+
+# (criterion, month, values with a reported breach, its veto gap,
+#  values with months missing instead (months 1..3: DRAFT), their gaps on the star)
+VETO_CASES = {
+    "EVERY_MONTH": (
+        veto(title="主题党日按月开展", kind=K.BOOLEAN, unit="", comparator=C.IS_YES,
+             threshold=None, aggregation=A.EVERY_MONTH),
+        3, {1: True, 2: False, 3: True}, "主题党日按月开展 2月未达标",
+        {1: True, 3: True}, ["草稿未提交：主题党日按月开展（2月）"],
+    ),
+    "AT_LEAST_N": (
+        veto(title="生活垃圾得到有效治理", kind=K.BOOLEAN, unit="", comparator=C.IS_YES,
+             threshold=None, aggregation=A.AT_LEAST_N, min_months=10),
+        3, {1: False, 2: False, 3: False}, "生活垃圾得到有效治理 1-3月未达标，全年至多允许2个月",
+        {1: False}, ["生活垃圾得到有效治理 1月未达标，2月、3月草稿未提交，全年至多允许2个月"],
+    ),
+    "SUM at most": (
+        veto(title="重大安全事故", comparator=C.LTE, threshold=D(0), aggregation=A.SUM),
+        3, {1: D(0), 2: D(0), 3: D(1)}, "重大安全事故 1件 > 0件（3月）",
+        {1: D(0), 3: D(0)}, ["草稿未提交：重大安全事故（2月）"],
+    ),
+    "SUM equal": (
+        veto(title="网格员人数", unit="人", comparator=C.EQ, threshold=D(3), aggregation=A.SUM),
+        3, {1: D(1), 2: D(1), 3: D(0)}, "网格员人数 2人 ≠ 3人（1月、2月）",
+        {1: D(1), 2: D(1)}, ["网格员人数 2人 ≠ 3人（1月、2月）", "草稿未提交：网格员人数（3月）"],
+    ),
+    "SUM at least": (
+        veto(title="村集体经济收入", kind=K.NUMBER, unit="万元", threshold=D(12),
+             aggregation=A.SUM),
+        3, {1: D(1), 2: D(1), 3: D(0)}, "村集体经济收入 2万元 < 3万元（截至3月，全年12万元）",
+        {1: D(1), 2: D(1)}, ["村集体经济收入 2万元 < 3万元（截至3月，全年12万元）",
+                            "草稿未提交：村集体经济收入（3月）"],
+    ),
+    "AVERAGE": (
+        veto(title="人居环境整治检查得分", kind=K.NUMBER, unit="分", threshold=D(80),
+             aggregation=A.AVERAGE),
+        3, {1: D(70)}, "人居环境整治检查得分 平均70分 < 80分",
+        {}, ["草稿未提交：人居环境整治检查得分（1-3月）"],
+    ),
+    "LATEST": (
+        veto(title="村级后备干部人数", unit="人", threshold=D(2)),
+        3, {1: D(3), 2: D(1)}, "村级后备干部人数 1人 < 2人",
+        {}, ["草稿未提交：村级后备干部人数（1-3月）"],
+    ),
+}  # fmt: skip
+DRAFTS = dict.fromkeys(range(1, 4), ReportState.DRAFT)
+
+
+@pytest.mark.parametrize("case", VETO_CASES.values(), ids=VETO_CASES)
+def test_a_reported_breach_of_a_veto_criterion_fires_its_veto(case):
+    c, month, breach, gap, _missing, _gaps = case
+    result = assess_one(c, breach, month=month, states=DRAFTS)
+    assert result.vetoed == VetoScope.ALL
+    assert result.veto_gaps == [f"一票否决（全部星）：产业兴旺星 {gap}"]
+    assert result.level == 0
+
+
+@pytest.mark.parametrize("case", VETO_CASES.values(), ids=VETO_CASES)
+def test_a_missing_month_fails_a_veto_criterion_but_fires_no_veto(case):
+    c, month, _breach, _gap, missing, gaps = case
+    result = assess_one(c, missing, month=month, states=DRAFTS)
+    assert result.vetoed == VetoScope.NONE
+    assert result.veto_gaps == []
+    assert result.stars[1].gaps == [f"产业兴旺星：{gap}" for gap in gaps]
+    assert result.stars_held == [1, 3, 4, 5]
+
+
+def test_a_metric_veto_fires_on_its_value_and_not_without_data():
+    c = veto(
+        title="矛盾纠纷上交件数", comparator=C.LTE, threshold=D(0), aggregation=A.METRIC,
+        source=Source.METRIC, metric_key="disputes.escalated_above_township",
+    )  # fmt: skip
+    fired = assess_one(c, {}, month=3, metric=D(1))
+    assert fired.veto_gaps == ["一票否决（全部星）：产业兴旺星 矛盾纠纷上交件数 1件 > 0件"]
+    quiet = assess_one(c, {}, month=3, metric=None)
+    assert quiet.vetoed == VetoScope.NONE
+    assert quiet.stars[1].gaps == ["产业兴旺星：无数据：矛盾纠纷上交件数"]
+
+
+def test_a_breach_beside_a_missing_month_fires_the_veto_and_names_both():
+    c = veto(title="重大安全事故", comparator=C.LTE, threshold=D(0), aggregation=A.SUM)
+    result = assess_one(c, {1: D(1)}, month=3, states={2: ReportState.RETURNED})
+    breach = "一票否决（全部星）：产业兴旺星 重大安全事故 1件 > 0件（1月）"
+    assert result.veto_gaps == [breach]
+    assert result.stars[1].gaps == [
+        breach,
+        "产业兴旺星：已退回待重报：重大安全事故（2月）",
+        "产业兴旺星：未填报：重大安全事故（3月）",
+    ]
+    # The other stars lose to the veto, not to the months missing.
+    assert result.stars[0].gaps == [breach]
+
+
+def test_a_veto_gap_names_the_scope_the_star_the_breach_and_its_months():
+    spec = rural_spec()
+    values = passing_values(spec)
+    values["VT-02"] |= {3: D(1), 5: D(2)}
+    values["EC-05"][8] = D(1)
+    result = assess(spec, month=None, values=values, metrics={})
+    assert result.veto_gaps == [
+        "一票否决（本星）：生态宜居星 重大环境污染事件 1件 > 0件（8月）",
+        "一票否决（全部星）：平安法治星 重大安全生产事故或群体性事件 3件 > 0件（3月、5月）",
+    ]
+
+
+def test_a_month_awaiting_review_in_the_annual_rating_is_no_incident():
+    spec = rural_spec()
+    values = passing_values(spec)
+    del values["VT-02"][12]
+    result = assess(spec, month=None, values=values, metrics={}, states={12: "SUBMITTED"})
+    assert result.vetoed == VetoScope.NONE
+    assert result.stars[3].gaps == ["平安法治星：待审核：重大安全生产事故或群体性事件（12月）"]
+    assert result.level == 3
 
 
 # Capstone
@@ -423,7 +645,8 @@ KNOCKOUTS = [
     ("URBAN", "BR-01", {4: False}, "支部过硬星：主题党日按月开展 4月未达标", 4),
     ("URBAN", "SH-04", every_month(D(1)) | {3: D(0), 4: D(0)},
      "共建共享星：居民议事会召开次数 10次 < 12次", 3),
-    ("URBAN", "SA-03", {7: D(1)}, '平安法治星：刑事案件及重大治安案件("零案件") 1件 > 0件', 3),
+    ("URBAN", "SA-03", {7: D(1)}, '平安法治星：刑事案件及重大治安案件("零案件") 1件 > 0件（7月）',
+     3),
     ("URBAN", "HA-03", {12: D(88)}, "幸福和谐星：居民满意度 88% < 90%", 3),
     ("URBAN", "JO-02", every_month(D(0)) | {1: D(3)}, "宜业兴业星：技能培训场次 3场 < 4场", 3),
 ]  # fmt: skip

@@ -87,6 +87,56 @@ def test_a_veto_removes_every_star(tree, criteria):
     recompute.ratings_recompute(period=MARCH)
     rating = BranchRating.objects.get(unit=tree.village_a2, period=MARCH)
     assert (rating.level, rating.veto) == (0, "ALL")
+    veto = "一票否决（全部星）：平安法治星 重大安全生产事故或群体性事件 1件 > 0件（3月）"
+    stored = StarAssessment.objects.filter(unit=tree.village_a2, period=MARCH).order_by("star")
+    assert [star.gaps for star in stored] == [[veto]] * 5
+
+
+@pytest.mark.parametrize(
+    ("status", "wording"),
+    [(None, "未填报"), (Status.DRAFT, "草稿未提交"), (Status.RETURNED, "已退回待重报")],
+)
+def test_a_month_that_does_not_count_is_named_by_its_reports_state(tree, criteria, status, wording):
+    put_reports(tree.village_a2, criteria, [1, 3])
+    if status is not None:
+        put_reports(tree.village_a2, criteria, [2], status=status)
+    recompute.ratings_recompute(period=MARCH, unit_ids=[tree.village_a2.pk])
+    party = StarAssessment.objects.get(unit=tree.village_a2, period=MARCH, star=1)
+    assert party.gaps == [
+        f"支部过硬星：{wording}：主题党日按月开展（2月）",
+        # A sum at least: the missing month added nothing to the shortfall.
+        "支部过硬星：党员集中培训学时 7.34学时 < 8学时（截至3月，全年32学时）",
+        f"支部过硬星：{wording}：党员集中培训学时（2月）",
+        f'支部过硬星：{wording}：村"两委"干部违纪违法被立案查处（2月）',
+        "支部过硬星：需先获得其他四颗星",
+    ]
+    # A veto item's missing month fails its star but fires no veto.
+    rating = BranchRating.objects.get(unit=tree.village_a2, period=MARCH)
+    assert (rating.veto, rating.has_star_2) == ("NONE", True)
+
+
+def test_the_annual_rating_names_a_month_still_awaiting_review(tree, criteria):
+    put_reports(tree.village_a2, criteria, range(1, 12), status=Status.APPROVED)
+    put_reports(tree.village_a2, criteria, [12], status=Status.SUBMITTED)
+    recompute.ratings_recompute(period=date(2026, 1, 1), kind="ANNUAL")
+    safety = StarAssessment.objects.get(unit=tree.village_a2, kind="ANNUAL", star=4)
+    assert "平安法治星：待审核：安全隐患排查次数（12月）" in safety.gaps
+    assert "平安法治星：待审核：重大安全生产事故或群体性事件（12月）" in safety.gaps
+    assert BranchRating.objects.get(unit=tree.village_a2, kind="ANNUAL").veto == "NONE"
+
+
+def test_a_breach_beside_a_draft_month_fires_the_veto_and_names_both(tree, criteria):
+    put_reports(tree.village_a2, criteria, [1], **{"VT-02": Decimal(1)})
+    put_reports(tree.village_a2, criteria, [2], status=Status.DRAFT)
+    put_reports(tree.village_a2, criteria, [3])
+    recompute.ratings_recompute(period=MARCH, unit_ids=[tree.village_a2.pk])
+    safety = StarAssessment.objects.get(unit=tree.village_a2, period=MARCH, star=4)
+    veto = "一票否决（全部星）：平安法治星 重大安全生产事故或群体性事件 1件 > 0件（1月）"
+    assert veto in safety.gaps
+    assert "平安法治星：草稿未提交：重大安全生产事故或群体性事件（2月）" in safety.gaps
+    assert all(veto in star.gaps for star in StarAssessment.objects.filter(unit=tree.village_a2))
+    rating = BranchRating.objects.get(unit=tree.village_a2, period=MARCH)
+    assert (rating.level, rating.veto) == (0, "ALL")
 
 
 def test_monthly_counts_submitted_reports_and_annual_only_approved_ones(tree, criteria):
@@ -120,6 +170,16 @@ def test_recomputing_twice_changes_nothing(tree, criteria):
     )
 
 
+def test_recomputing_twice_with_months_missing_changes_nothing(tree, criteria):
+    put_reports(tree.village_a2, criteria, [1])
+    put_reports(tree.village_a2, criteria, [2], status=Status.RETURNED)
+    put_reports(tree.village_a1, criteria, [3], status=Status.DRAFT)
+    first = recompute.ratings_recompute(period=MARCH)
+    second = recompute.ratings_recompute(period=MARCH)
+    assert first.written == 4 * 6
+    assert (second.written, second.unchanged) == (0, 4 * 6)
+
+
 def test_a_changed_value_rewrites_only_that_branch(tree, criteria):
     put_reports(tree.village_a2, criteria, [1, 2, 3])
     recompute.ratings_recompute(period=MARCH)
@@ -136,7 +196,8 @@ def test_the_query_count_does_not_grow_with_the_number_of_branches(tree, criteri
     with CaptureQueriesContext(connection) as few:
         recompute.ratings_recompute(period=MARCH)
     for village in villages(tree.township_b, 12):
-        put_reports(village, criteria, [1, 2, 3])
+        put_reports(village, criteria, [1, 2])
+        put_reports(village, criteria, [3], status=Status.DRAFT)
     with CaptureQueriesContext(connection) as many:
         recompute.ratings_recompute(period=MARCH)
     assert BranchRating.objects.filter(period=MARCH).count() == 4 + 12
