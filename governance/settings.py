@@ -130,6 +130,7 @@ AXES_COOLOFF_TIME = envint("AXES_COOLOFF_MINUTES", "30") / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "governance/locked_out.html"
+AXES_USERNAME_CALLABLE = "governance.lockout.lockout_username"
 
 # Chinese only for now: with LocaleMiddleware an English browser would get Django's own
 # messages in English beside our Chinese pages, until an English catalogue ships.
