@@ -25,3 +25,8 @@ urlpatterns = [
         name="api-docs",
     ),
 ]
+
+handler400 = "governance.views.bad_request"
+handler403 = "governance.views.permission_denied"
+handler404 = "governance.views.page_not_found"
+handler500 = "governance.views.server_error"
