@@ -75,7 +75,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # After authentication: the 400 page shows who is signed in.
+    # After authentication: it needs request.user, and the 400 page shows who is signed in.
+    "governance.middleware.PrivateCacheMiddleware",
     "governance.middleware.RequestCharactersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
