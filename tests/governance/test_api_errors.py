@@ -89,6 +89,25 @@ def test_an_api_object_outside_the_jurisdiction_is_a_json_404(personas, login):
     assert is_json(response)
 
 
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/api/v1/units/", 200),
+        ("/api/v1/units/410102001/", 200),
+        ("/api/v1/units/nothing-here/", 404),
+        ("/api/v1/nothing-here/", 404),
+    ],
+)
+def test_a_browser_gets_json_from_the_api_too(url, status, personas, login):
+    response = login(personas.staff_a).get(url, HTTP_ACCEPT=BROWSER_ACCEPT)
+
+    assert response.status_code == status
+    assert is_json(response)
+
+
 def test_an_unknown_page_is_still_the_html_404_page(personas, login):
     response = login(personas.staff_a).get("/nothing-here/")
 
