@@ -78,7 +78,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # After authentication: it needs request.user, and the 400 page shows who is signed in.
+    # After authentication (the cache rule reads request.user); the 400 answer for bad
+    # characters comes back through it, so a signed-in user's 400 is not stored either.
     "governance.middleware.PrivateCacheMiddleware",
     "governance.middleware.RequestCharactersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
