@@ -2,10 +2,14 @@ from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views import defaults
 
 from branches.models import OrgUnit
+from governance.middleware import is_api_request
 
 
 @login_required
@@ -39,3 +43,45 @@ def home(request):
             "last_month": f"{last_month:%Y-%m}",
         },
     )
+
+
+# Error handlers (governance.urls): JSON under /api/, where callers are programs, and
+# Django's own pages (our templates/4xx.html, 500.html) everywhere else.
+API_ERRORS = {
+    400: _("请求无效：地址或参数中含有不允许的字符，或请求格式不正确。请检查后重试。"),
+    403: _("您没有执行此操作的权限。"),
+    404: _("接口不存在，请对照 API 文档（/api/docs/）检查地址。"),
+    500: _("服务器内部错误，请稍后重试；如果问题持续，请联系系统管理员。"),
+}
+
+
+def _api_error(status: int) -> JsonResponse:
+    return JsonResponse(
+        {"detail": str(API_ERRORS[status])},
+        status=status,
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def bad_request(request, exception):
+    if is_api_request(request):
+        return _api_error(400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception):
+    if is_api_request(request):
+        return _api_error(403)
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request, exception):
+    if is_api_request(request):
+        return _api_error(404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if is_api_request(request):
+        return _api_error(500)
+    return defaults.server_error(request)

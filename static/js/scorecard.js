@@ -44,6 +44,8 @@
       title: { text: subtitle, right: 10, top: 0, textStyle: { fontSize: 13, fontWeight: "normal", color: RED } },
       tooltip: {
         trigger: "item",
+        // On the canvas, like the summary's: HTML tooltips would need inline styles.
+        renderMode: "richText",
         formatter: function (item) {
           if (item.seriesIndex === 0) {
             return data.year + "年" + data.months[item.dataIndex] + "：" + item.value + " 星";

@@ -5,6 +5,9 @@
   var AREA_COLORS = { RURAL: "#2e7d32", URBAN: "#0277bd" };
   var HELD = "#f5a623";
   var MISSING = "#d0d4da";
+  // Drawn on the canvas: ECharts' HTML tooltips carry style="" attributes, which the
+  // Content-Security-Policy refuses.
+  var TOOLTIP = { trigger: "axis", axisPointer: { type: "shadow" }, renderMode: "richText" };
 
   var holder = document.getElementById("summary-charts");
   var levelElement = document.getElementById("level-chart");
@@ -38,7 +41,7 @@
   function drawLevels(data) {
     var areas = data.figures.areas;
     levelChart.setOption({
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      tooltip: TOOLTIP,
       legend: { top: 0 },
       grid: { left: 48, right: 16, top: 48, bottom: 28 },
       xAxis: { type: "category", data: data.level_labels },
@@ -59,7 +62,7 @@
   function drawStars(areas) {
     var width = 100 / areas.length;
     var option = {
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      tooltip: TOOLTIP,
       legend: { top: 0, data: ["已获得", "未获得"] },
       title: [], grid: [], xAxis: [], yAxis: [], series: []
     };

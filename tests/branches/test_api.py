@@ -267,8 +267,8 @@ def test_permission_matrix(client, personas, persona, url_name, method, expected
 
     response = getattr(client, method)(url, data={}, content_type="application/json")
 
-    # Session authentication first: DRF answers an anonymous caller 403, not 401.
-    assert response.status_code == expected.get(persona, 403)
+    # Token authentication first: an anonymous caller gets 401 with WWW-Authenticate.
+    assert response.status_code == expected.get(persona, 401)
 
 
 def test_write_methods_are_refused_even_outside_jurisdiction(staff_a_client):

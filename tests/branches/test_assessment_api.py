@@ -932,8 +932,8 @@ def test_permission_matrix(
     else:
         response = getattr(client, method)(url, data=body, content_type="application/json")
 
-    # Session authentication first: DRF answers an anonymous caller 403, not 401.
-    assert response.status_code == expected.get(persona, 403), response.content
+    # Token authentication first: an anonymous caller gets 401 with WWW-Authenticate.
+    assert response.status_code == expected.get(persona, 401), response.content
 
 
 class TestSchema:

@@ -79,7 +79,10 @@ class TestToken:
     def test_a_wrong_token_is_refused(self, api, personas):
         api.credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef0123456789abcdef01234567")
 
-        assert api.get(UNITS_URL).status_code == 403
+        response = api.get(UNITS_URL)
+
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == "Token"
 
     def test_getting_a_token_stamps_last_login(self, api, personas):
         assert personas.staff_a.last_login is None
@@ -196,12 +199,12 @@ def test_permission_matrix(client, personas, persona, url, method, expected):
     response = getattr(client, method)(url)
 
     # The token endpoint is open to everyone (it checks credentials itself); the docs
-    # page sends a browser to the login page; the rest answer an anonymous caller 403,
-    # as DRF does with session auth first.
+    # page sends a browser to the login page; the rest answer an anonymous caller 401,
+    # as DRF does with token authentication first.
     if persona == "anonymous" and url == DOCS_URL:
         expected = 302
     elif persona == "anonymous" and url != TOKEN_URL:
-        expected = 403
+        expected = 401
     assert response.status_code == expected
 
 

@@ -1,0 +1,54 @@
+"""Request and response rules that hold for every page and API endpoint."""
+
+import re
+
+from django.core.exceptions import BadRequest
+from django.utils.cache import patch_cache_control
+
+# C0 controls (NUL included: PostgreSQL refuses it in a text value) and the bidi
+# embedding, override and isolate characters, which make a code or name display as
+# something it is not.
+FORBIDDEN_CHARACTERS = re.compile("[\x00-\x1f\u202a-\u202e\u2066-\u2069]")
+
+
+def is_api_request(request) -> bool:
+    """Under /api/: answered in JSON, errors included, and never cached."""
+    return request.path_info.startswith("/api/")
+
+
+class RequestCharactersMiddleware:
+    """Refuses a request whose path or query-string parameters hold a forbidden character.
+
+    The answer is the 400 page (JSON under /api/): views and queries never see the value.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if FORBIDDEN_CHARACTERS.search(request.path_info) or any(
+            FORBIDDEN_CHARACTERS.search(key) or FORBIDDEN_CHARACTERS.search(value)
+            for key, values in request.GET.lists()
+            for value in values
+        ):
+            raise BadRequest("control or bidi character in the path or query string")
+        return self.get_response(request)
+
+
+class PrivateCacheMiddleware:
+    """Marks API responses and pages for a signed-in user `Cache-Control: private, no-store`.
+
+    They carry data scoped to one user; neither a shared proxy nor the browser's cache
+    (the back button after logout on a shared office computer) may keep them. Static
+    files never get here: WhiteNoise answers them earlier in the chain.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if is_api_request(request) or (user and user.is_authenticated):
+            patch_cache_control(response, private=True, no_store=True)
+        return response
