@@ -8,8 +8,8 @@ the console, and a script that broke would raise a page error. Both are collecte
 import pytest
 from django.utils import timezone
 
-from branches.criteria import criteria_defaults_load
-from branches.recompute import ratings_recompute
+from branches.services.criteria import criteria_defaults_load
+from branches.services.recompute import ratings_recompute
 from tests.branches.test_report_pages import submitted
 from tests.e2e.test_monthly_flow import log_in
 

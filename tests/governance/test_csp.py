@@ -11,9 +11,9 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from branches.criteria import criteria_defaults_load
 from branches.models import CriteriaSet
-from branches.recompute import ratings_recompute
+from branches.services.criteria import criteria_defaults_load
+from branches.services.recompute import ratings_recompute
 from tests.branches.test_report_pages import submitted
 
 MARCH = date(2026, 3, 1)
