@@ -86,11 +86,15 @@ def content_problem(upload, extension: str) -> str | None:
     if not head:
         return _("文件“%(name)s”是空的，请选择有内容的文件。") % {"name": name}
     if kind.ooxml_main:
-        seen = _ooxml_main_type(upload) if head.startswith(kind.signature) else None
+        seen = _ooxml_main_type(upload) if head.startswith(kind.signature) else NOT_A_ZIP
         upload.seek(0)
         if seen == kind.ooxml_main:
             return None
-        looks_like = OOXML_MAIN_LABELS.get(seen) if seen else _looks_like(head)
+        if seen == NOT_A_ZIP:
+            # A zip's first bytes without its directory is a cut-off file, not another kind.
+            looks_like = None if head.startswith(kind.signature) else _looks_like(head)
+        else:
+            looks_like = OOXML_MAIN_LABELS.get(seen, _("普通的 zip 压缩包"))
     elif head.startswith(kind.signature):
         if (
             len(head) >= kind.min_size
@@ -147,8 +151,12 @@ def _looks_like(head: bytes) -> str | None:
     return best.name or None
 
 
-def _ooxml_main_type(upload) -> str | None:
-    """The content type of the package's main part (document or workbook), or None.
+NOT_A_ZIP = "not a zip"
+
+
+def _ooxml_main_type(upload) -> str:
+    """The content type of the package's main part (document or workbook); "" for a zip
+    without one, NOT_A_ZIP for what zipfile cannot read.
 
     Reads the zip's central directory and [Content_Types].xml only, each bounded.
     """
@@ -157,25 +165,25 @@ def _ooxml_main_type(upload) -> str | None:
             try:
                 info = package.getinfo("[Content_Types].xml")
             except KeyError:
-                return None
+                return ""
             if info.file_size > MAX_CONTENT_TYPES_BYTES:
-                return None
+                return ""
             with package.open(info) as member:
                 xml = member.read(MAX_CONTENT_TYPES_BYTES + 1)
             if len(xml) > MAX_CONTENT_TYPES_BYTES:
-                return None
+                return ""
             names = set(package.namelist())
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError):
-        return None
-    except (NotImplementedError, ValueError):  # an unsupported compression method
-        return None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError):
+        return NOT_A_ZIP
+    except (NotImplementedError, RuntimeError, ValueError):  # encrypted, unknown compression
+        return ""
     try:
         root = ElementTree.fromstring(xml)
     except (ElementTree.ParseError, DefusedXmlException, ValueError):
-        return None
+        return ""
     for override in root.iter(f"{CONTENT_TYPES_NS}Override"):
         content_type = override.get("ContentType", "")
         part = override.get("PartName", "").lstrip("/")
         if content_type in OOXML_MAIN_LABELS and part in names:
             return content_type
-    return None
+    return ""

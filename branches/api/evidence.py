@@ -69,7 +69,9 @@ class EvidenceSerializer(serializers.ModelSerializer):
 
 class EvidenceUploadSerializer(serializers.Serializer):
     criterion = serializers.CharField(
-        max_length=50, help_text=_("必填：指标编码，如 BR-01；须是该报表指标体系中的填报指标")
+        max_length=50,
+        error_messages={"required": _("请填写指标编码（字段 criterion），如 BR-01。")},
+        help_text=_("必填：指标编码，如 BR-01；须是该报表指标体系中的填报指标"),
     )
     files = serializers.ListField(
         child=serializers.FileField(
@@ -79,6 +81,7 @@ class EvidenceUploadSerializer(serializers.Serializer):
         allow_empty=False,
         max_length=workflow.EVIDENCE_MAX_FILES,
         error_messages={
+            "required": _("请至少选择一个文件（字段名 files，可重复以上传多个）。"),
             "empty": _("请至少选择一个文件（字段名 files，可重复以上传多个）。"),
             "max_length": _("一次最多上传 {max_length} 个文件，请分批上传。"),
         },
