@@ -119,6 +119,18 @@ def test_a_package_with_a_huge_content_types_part_is_refused_without_unpacking_i
         workflow.evidence_check(samples.upload("大.docx", bomb))
 
 
+def test_a_zip_with_too_many_members_is_refused_before_its_directory_is_listed(monkeypatch):
+    monkeypatch.setattr("branches.filetypes.MAX_ZIP_MEMBERS", 2)
+    listed = []
+    monkeypatch.setattr("zipfile.ZipFile.namelist", lambda self: listed.append(self) or [])
+
+    with pytest.raises(ValidationError) as error:
+        workflow.evidence_check(samples.upload("多.docx", samples.docx()))  # three members
+
+    assert "看起来是 含 2 个以上文件的压缩包" in error.value.messages[0]
+    assert not listed
+
+
 def test_an_extension_outside_the_list_is_refused_before_the_content_is_read():
     with pytest.raises(ValidationError) as error:
         workflow.evidence_check(samples.upload("页面.html", b"<html>"))
