@@ -17,6 +17,7 @@ from rest_framework import exceptions, mixins, permissions, serializers, status,
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from branches.api.evidence import ReportEvidenceMixin
 from branches.api.fields import (
     ConflictSerializer,
     DetailSerializer,
@@ -212,6 +213,8 @@ class ReportPermission(permissions.IsAuthenticated):
             )
         if view.action in ("create", "partial_update") and not user.can_enter_reports:
             raise exceptions.PermissionDenied(_t("您的角色不能填报月度数据。"))
+        if view.action in ("evidence", "evidence_item") and not user.can_enter_reports:
+            raise exceptions.PermissionDenied(_t("您的角色不能上传或删除佐证材料。"))
         return True
 
 
@@ -275,7 +278,7 @@ def transition_schema(summary, description, request=VersionSerializer):
 )
 @extend_schema(tags=[_("月度填报")])
 class MonthlyReportViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ReportEvidenceMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     filterset_class = ReportFilter
     pagination_class = OrgUnitPagination

@@ -7,8 +7,14 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from branches.models import Criterion, ReportValue
-from branches.services.workflow import EVIDENCE_EXTENSIONS, ValueInput, evidence_check, parse_value
+from branches.models import Criterion, Evidence, ReportValue
+from branches.services.workflow import (
+    EVIDENCE_EXTENSIONS,
+    EVIDENCE_MAX_FILES,
+    ValueInput,
+    evidence_check,
+    parse_value,
+)
 
 Kind = Criterion.Kind
 Aggregation = Criterion.Aggregation
@@ -91,6 +97,31 @@ def upload_field_name(code: str) -> str:
     return f"evidence-{code}"
 
 
+def remove_field_name(evidence_id: int) -> str:
+    return f"remove-evidence-{evidence_id}"
+
+
+def replace_field_name(evidence_id: int) -> str:
+    return f"replace-evidence-{evidence_id}"
+
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files from one input, cleaned one by one: a list, empty when none was chosen
+    (Django's "Uploading multiple files" recipe)."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
 def _initial(value) -> str:
     if value is None:
         return ""
@@ -127,10 +158,12 @@ class ReportForm(forms.Form):
         criteria: list[Criterion],
         stored: dict[str, ReportValue],
         version: int,
+        evidence: list[Evidence] = (),
     ):
         super().__init__(data, files)
         self.criteria = criteria
         self.stored = stored
+        self.evidence = list(evidence)
         self.fields["version"].initial = version
         accept = ",".join(sorted(EVIDENCE_EXTENSIONS))
         for criterion in criteria:
@@ -152,15 +185,39 @@ class ReportForm(forms.Form):
                     }
                 ),
             )
-            self.fields[upload_field_name(criterion.code)] = forms.FileField(
+            self.fields[upload_field_name(criterion.code)] = MultipleFileField(
                 label=_("上传佐证材料"),
+                required=False,
+                error_messages={"empty": _("所选文件是空的，请选择有内容的文件。")},
+                widget=MultipleFileInput(
+                    attrs={
+                        "class": "form-control form-control-sm",
+                        "accept": accept,
+                        "aria-label": gettext("%(title)s 佐证材料") % {"title": criterion.title},
+                    }
+                ),
+            )
+        for item in self.evidence:
+            self.fields[remove_field_name(item.pk)] = forms.BooleanField(
+                label=_("删除"),
+                required=False,
+                widget=forms.CheckboxInput(
+                    attrs={
+                        "class": "form-check-input",
+                        "aria-label": gettext("删除 %(name)s") % {"name": item.original_name},
+                    }
+                ),
+            )
+            self.fields[replace_field_name(item.pk)] = forms.FileField(
+                label=_("换成"),
                 required=False,
                 error_messages={"empty": _("所选文件是空的，请选择有内容的文件。")},
                 widget=forms.FileInput(
                     attrs={
                         "class": "form-control form-control-sm",
                         "accept": accept,
-                        "aria-label": gettext("%(title)s 佐证材料") % {"title": criterion.title},
+                        "aria-label": gettext("用新文件替换 %(name)s")
+                        % {"name": item.original_name},
                     }
                 ),
             )
@@ -207,13 +264,31 @@ class ReportForm(forms.Form):
                     cleaned[name] = parse_value(criterion, cleaned[name])
                 except ValidationError as error:
                     self._invalid(name, error)
-            upload = cleaned.get(upload_field_name(criterion.code))
-            if upload:
-                try:
-                    evidence_check(upload)
-                except ValidationError as error:
-                    self._invalid(upload_field_name(criterion.code), error)
+            self._check_files(upload_field_name(criterion.code), criterion)
+        for item in self.evidence:
+            self._check_files(replace_field_name(item.pk))
         return cleaned
+
+    def _check_files(self, name: str, criterion: Criterion | None = None) -> None:
+        chosen = self.cleaned_data.get(name) or []
+        uploads = chosen if isinstance(chosen, list) else [chosen]
+        if criterion is not None and len(uploads) > EVIDENCE_MAX_FILES:
+            self._invalid(
+                name,
+                ValidationError(
+                    gettext("一次最多选择 %(max)s 个文件，请分批上传或合并成一个 PDF。")
+                    % {"max": EVIDENCE_MAX_FILES}
+                ),
+            )
+            return
+        errors = []
+        for upload in uploads:
+            try:
+                evidence_check(upload)
+            except ValidationError as error:
+                errors.extend(error.messages)
+        if errors:
+            self._invalid(name, ValidationError(errors))
 
     def values(self) -> dict[str, ValueInput]:
         """The entered values by code; a blank never stored before is not sent at all."""
@@ -225,13 +300,30 @@ class ReportForm(forms.Form):
                 values[criterion.code] = ValueInput(value, note)
         return values
 
-    def uploads(self) -> dict:
-        """The files chosen in this post, by criterion code."""
+    def uploads(self) -> dict[str, list]:
+        """The new files chosen in this post, by criterion code."""
         return {
-            criterion.code: upload
+            criterion.code: uploads
             for criterion in self.criteria
-            if (upload := self.cleaned_data.get(upload_field_name(criterion.code)))
+            if (uploads := self.cleaned_data.get(upload_field_name(criterion.code)))
         }
+
+    def removals(self) -> list[Evidence]:
+        """The stored files ticked for deletion (and given no replacement)."""
+        return [
+            item
+            for item in self.evidence
+            if self.cleaned_data.get(remove_field_name(item.pk))
+            and not self.cleaned_data.get(replace_field_name(item.pk))
+        ]
+
+    def replacements(self) -> list[tuple[Evidence, object]]:
+        """The stored files given a new file to take their place."""
+        return [
+            (item, upload)
+            for item in self.evidence
+            if (upload := self.cleaned_data.get(replace_field_name(item.pk)))
+        ]
 
 
 class UnlockForm(forms.Form):

@@ -212,6 +212,15 @@ def evidence_upload_to(instance, filename):
     return f"evidence/{report.period:%Y/%m}/{report.unit.code}/{filename}"
 
 
+class EvidenceQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Evidence of the reports `user` may read (scoped by the report's unit, as reports are)."""
+        path = jurisdiction_path(user)
+        if path is None:
+            return self.none()
+        return self.filter(value__report__unit__path__startswith=path) if path else self
+
+
 class Evidence(models.Model):
     value = models.ForeignKey(
         ReportValue, verbose_name=_("填报值"), related_name="evidence", on_delete=models.CASCADE
@@ -230,6 +239,7 @@ class Evidence(models.Model):
     uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
 
     history = HistoricalRecords()
+    objects = EvidenceQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("佐证材料")

@@ -19,6 +19,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from branches.filetypes import content_problem
 from branches.models import (
     CriteriaSet,
     Criterion,
@@ -39,6 +40,8 @@ NO_WORDS = {"否", "no", "n", "false", "0", "无", "×", "✗", "未达标"}
 MAX_NUMBER = Decimal("9999999999")
 
 EVIDENCE_EXTENSIONS = {".pdf", ".jpg", ".jpeg", ".png", ".doc", ".docx", ".xls", ".xlsx"}
+# Per criterion of a report: a bound on what one value can hold, and on one upload's work.
+EVIDENCE_MAX_FILES = 20
 
 
 class ConflictError(Exception):
@@ -381,42 +384,144 @@ def report_unlock(
 
 
 def evidence_check(upload) -> None:
-    """An evidence file's type and size; forms call it to show the error beside the field."""
-    extension = os.path.splitext(upload.name)[1].lower()
+    """An evidence file's type (by name and by content) and size; forms call it to show the
+    error beside the field, the services call it again."""
+    name = os.path.basename(upload.name or "")
+    extension = os.path.splitext(name)[1].lower()
     if extension not in EVIDENCE_EXTENSIONS:
         raise ValidationError(
-            _("佐证材料只接受 %(types)s 文件。")
-            % {"types": "、".join(sorted(e.lstrip(".") for e in EVIDENCE_EXTENSIONS))}
+            _("文件“%(name)s”的类型不受支持：佐证材料只接受 %(types)s 文件。")
+            % {
+                "name": name,
+                "types": "、".join(sorted(e.lstrip(".") for e in EVIDENCE_EXTENSIONS)),
+            }
         )
     if upload.size > settings.EVIDENCE_MAX_BYTES:
         raise ValidationError(
-            _("文件过大（%(size).1f MB），单个佐证材料不能超过 %(max).0f MB。")
-            % {"size": upload.size / 2**20, "max": settings.EVIDENCE_MAX_BYTES / 2**20}
+            _(
+                "文件过大（“%(name)s”%(size).1f MB），单个佐证材料不能超过 %(max).0f MB，"
+                "请压缩后再上传。"
+            )
+            % {
+                "name": name,
+                "size": upload.size / 2**20,
+                "max": settings.EVIDENCE_MAX_BYTES / 2**20,
+            }
         )
+    problem = content_problem(upload, extension)
+    if problem:
+        raise ValidationError(problem)
+
+
+def _require_evidence_editable(report: MonthlyReport, verb: str) -> None:
+    if report.status not in (Status.DRAFT, Status.RETURNED):
+        raise ValidationError(
+            _("报表状态为“%(status)s”，不能再%(verb)s佐证材料；如需修改，请联系审核人退回。")
+            % {"status": report.get_status_display(), "verb": verb}
+        )
+
+
+def _evidence_reason(criterion: Criterion, name: str) -> str:
+    return _("%(title)s：%(name)s") % {"title": criterion.title, "name": name}
 
 
 @transaction.atomic
 def evidence_add(*, report: MonthlyReport, user, criterion_code: str, upload) -> Evidence:
-    """Attach an evidence file to a draft's value (created empty if not yet entered)."""
+    """Attach one evidence file to a draft's value (created empty if not yet entered)."""
+    return evidence_add_files(
+        report=report, user=user, criterion_code=criterion_code, uploads=[upload]
+    )[0]
+
+
+@transaction.atomic
+def evidence_add_files(
+    *, report: MonthlyReport, user, criterion_code: str, uploads: list
+) -> list[Evidence]:
+    """Attach evidence files to a draft's value: all of them, or none if one is refused."""
     _require(user.can_enter_reports, _("您的角色不能上传佐证材料。"))
-    if report.status not in (Status.DRAFT, Status.RETURNED):
-        raise ValidationError(_("报表已提交或已审核，不能再上传佐证材料。"))
-    evidence_check(upload)
+    _require_evidence_editable(report, _("上传"))
+    if not uploads:
+        raise ValidationError(_("请选择要上传的佐证材料文件。"))
     criterion = next(
         (c for c in manual_criteria(report.criteria_set) if c.code == criterion_code), None
     )
     if criterion is None:
-        raise ValidationError(_("未知指标编码：%(codes)s") % {"codes": criterion_code})
+        raise ValidationError(
+            _("指标体系中没有编码为“%(code)s”的填报指标，请检查指标编码。")
+            % {"code": criterion_code}
+        )
+    errors = []
+    for upload in uploads:
+        try:
+            evidence_check(upload)
+        except ValidationError as error:
+            errors.extend(error.messages)
+    if errors:
+        raise ValidationError(errors)
+    already = Evidence.objects.filter(value__report=report, value__criterion=criterion).count()
+    if already + len(uploads) > EVIDENCE_MAX_FILES:
+        raise ValidationError(
+            _(
+                "“%(title)s”最多 %(max)s 个佐证材料，已有 %(n)s 个，本次选了 %(new)s 个。"
+                "请删除不需要的文件，或把多页材料合并成一个 PDF 后再上传。"
+            )
+            % {
+                "title": criterion.title,
+                "max": EVIDENCE_MAX_FILES,
+                "n": already,
+                "new": len(uploads),
+            }
+        )
     # Evidence is part of the report: it bumps the version, and waits for no status change.
     _claim(report, None)
     value, _created = ReportValue.objects.get_or_create(report=report, criterion=criterion)
-    return Evidence.objects.create(
-        value=value,
-        file=upload,
-        original_name=os.path.basename(upload.name)[:200],
-        size=upload.size,
-        uploaded_by=user,
+    added = []
+    for upload in uploads:
+        name = os.path.basename(upload.name)[:200]
+        added.append(
+            Evidence.objects.create(
+                value=value, file=upload, original_name=name, size=upload.size, uploaded_by=user
+            )
+        )
+        report_event_record(
+            report=report,
+            user=user,
+            action=ReportEvent.Action.EVIDENCE_ADDED,
+            reason=_evidence_reason(criterion, name),
+        )
+    return added
+
+
+@transaction.atomic
+def evidence_delete(*, report: MonthlyReport, user, evidence: Evidence) -> None:
+    """Remove an evidence file from a draft; the stored file goes once the delete commits."""
+    _require(user.can_enter_reports, _("您的角色不能删除佐证材料。"))
+    if evidence.value.report_id != report.pk:
+        raise ValueError("the evidence belongs to another report")
+    _require_evidence_editable(report, _("删除"))
+    _claim(report, None)
+    criterion, name = evidence.value.criterion, evidence.original_name
+    file_name, storage = evidence.file.name, evidence.file.storage
+    # The history row of the delete names who did it, whether or not a request is around.
+    evidence._history_user = user
+    evidence.delete()
+    report_event_record(
+        report=report,
+        user=user,
+        action=ReportEvent.Action.EVIDENCE_REMOVED,
+        reason=_evidence_reason(criterion, name),
     )
+    # A rollback must leave the file where the row still points: delete it after commit.
+    transaction.on_commit(lambda: storage.delete(file_name), robust=True)
+
+
+@transaction.atomic
+def evidence_replace(*, report: MonthlyReport, user, evidence: Evidence, upload) -> Evidence:
+    """Put a new file in place of an evidence file of a draft (removed, then added)."""
+    code = evidence.value.criterion.code
+    evidence_check(upload)
+    evidence_delete(report=report, user=user, evidence=evidence)
+    return evidence_add(report=report, user=user, criterion_code=code, upload=upload)
 
 
 def _recompute_after_commit(report: MonthlyReport) -> None:

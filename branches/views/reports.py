@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,6 +26,8 @@ from branches.forms.reports import (
     UnlockForm,
     criterion_rule,
     note_field_name,
+    remove_field_name,
+    replace_field_name,
     shown_value,
     upload_field_name,
     value_field_name,
@@ -105,6 +108,15 @@ def _month_nav(view: str, code: str, period: date) -> dict:
 
 
 @dataclass
+class EvidenceEntry:
+    """One stored evidence file, with its delete and replace inputs while editable."""
+
+    evidence: Evidence
+    remove_field: object = None
+    replace_field: object = None
+
+
+@dataclass
 class CriterionRow:
     """What the page shows for one criterion."""
 
@@ -114,7 +126,7 @@ class CriterionRow:
     current: str = ""  # the stored value, shown read-only or beside the input after a conflict
     note: str = ""
     metric: str | None = None  # the computed value of a metric criterion
-    evidence: list[Evidence] = field(default_factory=list)
+    evidence: list[EvidenceEntry] = field(default_factory=list)
     value_field: object = None
     note_field: object = None
     upload_field: object = None
@@ -143,16 +155,27 @@ def _metric_value(criterion: Criterion, unit: OrgUnit, period: date) -> str:
     return shown_value(criterion, value) if value is not None else _("暂无数据")
 
 
-def _star_groups(report, *, manual, stored, form) -> list[tuple[int, str, list]]:
+def _report_evidence(report: MonthlyReport) -> list[Evidence]:
+    if report.pk is None:
+        return []
+    return list(
+        Evidence.objects.filter(value__report=report)
+        .select_related("value__criterion", "uploaded_by")
+        .order_by("uploaded_at", "pk")
+    )
+
+
+def _star_groups(report, *, manual, stored, form, evidence) -> list[tuple[int, str, list]]:
     """The criteria grouped by star in display order, each with what its row shows."""
     unit, period = report.unit, report.period
     previous = _previous_values(unit, period)
-    evidence = {}
-    if report.pk is not None:
-        for item in Evidence.objects.filter(value__report=report).select_related(
-            "value__criterion"
-        ):
-            evidence.setdefault(item.value.criterion.code, []).append(item)
+    by_code = {}
+    for item in evidence:
+        entry = EvidenceEntry(item)
+        if form is not None:
+            entry.remove_field = form[remove_field_name(item.pk)]
+            entry.replace_field = form[replace_field_name(item.pk)]
+        by_code.setdefault(item.value.criterion.code, []).append(entry)
     metric_criteria = report.criteria_set.criteria.filter(source=Criterion.Source.METRIC)
     rows = []
     for criterion in [*manual, *metric_criteria]:
@@ -168,7 +191,7 @@ def _star_groups(report, *, manual, stored, form) -> list[tuple[int, str, list]]
             value = stored.get(code)
             row.current = shown_value(criterion, value.value if value else None)
             row.note = value.note if value else ""
-            row.evidence = evidence.get(code, [])
+            row.evidence = by_code.get(code, [])
             if form is not None:
                 row.value_field = form[value_field_name(code)]
                 row.note_field = form[note_field_name(code)]
@@ -183,16 +206,32 @@ def _star_groups(report, *, manual, stored, form) -> list[tuple[int, str, list]]
 
 
 def _save(request, report: MonthlyReport, form: ReportForm) -> None:
-    """Save the draft and its new files, then submit if asked; raises what the services raise."""
+    """Save the draft and its file changes together, then submit if asked; raises what the
+    services raise."""
     user = request.user
-    workflow.report_save_values(
-        report=report,
-        user=user,
-        values=form.values(),
-        expected_version=form.cleaned_data["version"],
-    )
-    for code, upload in form.uploads().items():
-        workflow.evidence_add(report=report, user=user, criterion_code=code, upload=upload)
+    removals, replacements, uploads = form.removals(), form.replacements(), form.uploads()
+    with transaction.atomic():
+        workflow.report_save_values(
+            report=report,
+            user=user,
+            values=form.values(),
+            expected_version=form.cleaned_data["version"],
+        )
+        for item in removals:
+            workflow.evidence_delete(report=report, user=user, evidence=item)
+        for item, upload in replacements:
+            workflow.evidence_replace(report=report, user=user, evidence=item, upload=upload)
+        for code, files in uploads.items():
+            workflow.evidence_add_files(
+                report=report, user=user, criterion_code=code, uploads=files
+            )
+    added = sum(len(files) for files in uploads.values())
+    if removals or replacements or added:
+        messages.info(
+            request,
+            _("佐证材料：删除 %(removed)s 个，替换 %(replaced)s 个，新上传 %(added)s 个。")
+            % {"removed": len(removals), "replaced": len(replacements), "added": added},
+        )
     if "submit" not in request.POST:
         messages.success(request, _("草稿已保存。"))
         return
@@ -225,6 +264,7 @@ def report_edit(request, code, period):
     editable = user.can_enter_reports and report.status in EDITABLE
     manual = workflow.manual_criteria(report.criteria_set)
     stored = _stored_values(report)
+    evidence = _report_evidence(report)
     bound = request.method == "POST"
     form = ReportForm(
         request.POST if bound else None,
@@ -232,6 +272,7 @@ def report_edit(request, code, period):
         criteria=manual,
         stored=stored,
         version=report.version,
+        evidence=evidence if editable else (),
     )
     conflict = False
     if bound:
@@ -260,9 +301,16 @@ def report_edit(request, code, period):
         # deliberate overwrite of the version they have now seen.
         editable = report.status in EDITABLE
         stored = _stored_values(report)
+        evidence = _report_evidence(report)
         data = request.POST.copy()
         data["version"] = str(report.version)
-        form = ReportForm(data, criteria=manual, stored=stored, version=report.version)
+        form = ReportForm(
+            data,
+            criteria=manual,
+            stored=stored,
+            version=report.version,
+            evidence=evidence if editable else (),
+        )
     breadcrumbs = breadcrumbs_for(user, unit)
     township = next(
         (
@@ -287,6 +335,7 @@ def report_edit(request, code, period):
                 manual=manual,
                 stored=stored,
                 form=form if editable else None,
+                evidence=evidence,
             ),
             "form": form,
             "editable": editable,
@@ -302,18 +351,30 @@ def report_edit(request, code, period):
     )
 
 
-@login_required
-def report_evidence(request, code, period, pk):
-    """An evidence file, served only to users who may read the branch's reports."""
-    unit = get_branch_for_user(request.user, code)
-    evidence = get_object_or_404(
-        Evidence, pk=pk, value__report__unit=unit, value__report__period=_month(period)
+def get_evidence_for_user(user, code: str, period: str, pk: int) -> Evidence:
+    """An evidence file of a branch-month the user may read: 403 by role, 404 outside scope."""
+    unit = get_branch_for_user(user, code)
+    return get_object_or_404(
+        Evidence.objects.visible_to(user),
+        pk=pk,
+        value__report__unit=unit,
+        value__report__period=_month(period),
     )
+
+
+def evidence_download(evidence: Evidence) -> FileResponse:
+    """The stored file as an attachment under its original name (the page's and the API's)."""
     try:
         handle = evidence.file.open("rb")
     except FileNotFoundError:
         raise Http404("the evidence file is missing from storage") from None
     return FileResponse(handle, as_attachment=True, filename=evidence.original_name)
+
+
+@login_required
+def report_evidence(request, code, period, pk):
+    """An evidence file, served only to users who may read the branch's reports."""
+    return evidence_download(get_evidence_for_user(request.user, code, period, pk))
 
 
 @login_required
