@@ -188,6 +188,9 @@ REPORT_DUE_DAY = envint("REPORT_DUE_DAY", "5")
 if not 1 <= REPORT_DUE_DAY <= 28:
     raise ImproperlyConfigured("REPORT_DUE_DAY must be a day from 1 to 28")
 
+# Maker–checker (审核与填报分离): whoever submitted a report may not approve it themselves.
+REVIEW_SEPARATION = envbool("REVIEW_SEPARATION", "true")
+
 # Celery: without a broker the embedded default runs tasks in-process.
 CELERY_BROKER_URL = os.getenv("CELERY_BROKER_URL", os.getenv("REDIS_URL", ""))
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
