@@ -181,6 +181,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # A report's status, its events' from/to status: one choice set, one schema name.
+    "ENUM_NAME_OVERRIDES": {"ReportStatusEnum": "branches.models.MonthlyReport.Status"},
 }
 
 # A month's report is due on this day of the following month (the late flag).
