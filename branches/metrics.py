@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from branches.models import MonthlyReport
@@ -105,7 +106,11 @@ def report_due_date(period: date) -> date:
 
 @registry.register("branches.on_time_report_rate", title="月度报表按时报送率", unit="%")
 def on_time_report_rate(window: Window, unit_ids: list[int]) -> dict[int, MetricValue]:
-    """Share of the window's months whose report was submitted by its due day."""
+    """Share of the window's months whose report was first submitted by its due day.
+
+    A resubmission after a return keeps the month on time; submitted_at stands in only
+    where first_submitted_at was never set (rows written before it existed).
+    """
     on_time = dict.fromkeys(unit_ids, 0)
     rows = (
         MonthlyReport.objects.filter(
@@ -113,7 +118,8 @@ def on_time_report_rate(window: Window, unit_ids: list[int]) -> dict[int, Metric
             period__range=(window.start, window.end),
             submitted_at__isnull=False,
         )
-        .values_list("unit_id", "period", "submitted_at")
+        .annotate(first_at=Coalesce("first_submitted_at", "submitted_at"))
+        .values_list("unit_id", "period", "first_at")
         .iterator(chunk_size=10_000)
     )
     for unit_id, period, submitted_at in rows:

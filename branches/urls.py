@@ -49,6 +49,11 @@ urlpatterns = [
         name="values_export",
     ),
     path(
+        "<str:code>/reports/<str:period>/events.<str:fmt>",
+        sheets.events_export,
+        name="events_export",
+    ),
+    path(
         "<str:code>/ratings/<str:period>/export.<str:fmt>",
         sheets.ratings_export,
         name="ratings_export",

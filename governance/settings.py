@@ -194,6 +194,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # A report's status, its events' from/to status: one choice set, one schema name.
+    "ENUM_NAME_OVERRIDES": {"ReportStatusEnum": "branches.models.MonthlyReport.Status"},
 }
 
 # Scripts and styles only from our own static files: no inline <script>, <style> or
@@ -218,6 +220,9 @@ CONTENT_SECURITY_POLICY = {
 REPORT_DUE_DAY = envint("REPORT_DUE_DAY", "5")
 if not 1 <= REPORT_DUE_DAY <= 28:
     raise ImproperlyConfigured("REPORT_DUE_DAY must be a day from 1 to 28")
+
+# Maker–checker (审核与填报分离): whoever submitted a report may not approve it themselves.
+REVIEW_SEPARATION = envbool("REVIEW_SEPARATION", "true")
 
 # Celery: without a broker the embedded default runs tasks in-process.
 CELERY_BROKER_URL = os.getenv("CELERY_BROKER_URL", os.getenv("REDIS_URL", ""))

@@ -123,6 +123,8 @@ class Personas:
     province_leader: User
     county_leader: User
     staff_a: User
+    # A second township-A staff member: the checker of what staff_a submits (maker–checker).
+    staff_a2: User
     staff_b: User
     secretary: User
     auditor: User
@@ -149,6 +151,12 @@ def personas(tree) -> Personas:
         province_leader=UserFactory(username="sheng", role=R.LEADER, unit=tree.province),
         county_leader=UserFactory(username="xian", role=R.LEADER, unit=tree.county),
         staff_a=UserFactory(username="staff_a", role=R.TOWNSHIP_STAFF, unit=tree.township_a),
+        staff_a2=UserFactory(
+            username="checker",
+            first_name="审核员",
+            role=R.TOWNSHIP_STAFF,
+            unit=tree.township_a,
+        ),
         staff_b=UserFactory(username="staff_b", role=R.TOWNSHIP_STAFF, unit=tree.township_b),
         secretary=UserFactory(username="shuji", role=R.SECRETARY, unit=tree.village_a1),
         auditor=UserFactory(username="shenji", role=R.AUDITOR, unit=tree.county),

@@ -34,6 +34,7 @@ from branches.models import (
     Criterion,
     MonthlyReport,
     OrgUnit,
+    ReportEvent,
     ReportValue,
 )
 from branches.services import workflow
@@ -105,6 +106,44 @@ class ReportDetailSerializer(ReportSerializer):
     class Meta(ReportSerializer.Meta):
         fields = [*ReportSerializer.Meta.fields, "values"]
         read_only_fields = fields
+
+
+class ReportEventSerializer(serializers.ModelSerializer):
+    action_display = serializers.CharField(source="get_action_display", help_text=_("操作名称"))
+    actor = serializers.CharField(
+        source="actor.username",
+        allow_null=True,
+        help_text=_("操作人用户名；账号已删除或系统操作时为 null"),
+    )
+
+    class Meta:
+        model = ReportEvent
+        fields = [
+            "id",
+            "occurred_at",
+            "action",
+            "action_display",
+            "from_status",
+            "to_status",
+            "actor",
+            "actor_name",
+            "reason",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "occurred_at": {"help_text": _("发生时间")},
+            "action": {
+                "help_text": _(
+                    "CREATED 建立，SAVED 保存填报值，EVIDENCE_ADDED/EVIDENCE_REMOVED 佐证材料，"
+                    "SUBMITTED 提交，RESUBMITTED 退回后重新提交，RETURNED 退回，"
+                    "APPROVED 审核通过，UNLOCKED 解锁"
+                )
+            },
+            "from_status": {"help_text": _("操作前的状态；不改变状态的操作为空")},
+            "to_status": {"help_text": _("操作后的状态；不改变状态的操作为空")},
+            "actor_name": {"help_text": _("操作时的操作人姓名（账号删除后仍保留）")},
+            "reason": {"help_text": _("退回、解锁的原因，或保存了哪些指标")},
+        }
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -323,7 +362,7 @@ class MonthlyReportViewSet(
         unit, period = serializer.validated_data["unit"], serializer.validated_data["period"]
         existed = MonthlyReport.objects.filter(unit=unit, period=period).exists()
         with service_errors():
-            report = workflow.report_get_or_create(unit=unit, period=period)
+            report = workflow.report_get_or_create(unit=unit, period=period, user=request.user)
         return Response(
             self.report_data(report),
             status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
@@ -366,6 +405,31 @@ class MonthlyReportViewSet(
                 **data,
             )
         return Response(self.report_data(report))
+
+    @extend_schema(
+        summary=_("月度填报的办理记录"),
+        description=_(
+            "一份月度填报的全部流程记录（建立、保存、提交、退回、审核、解锁等），"
+            "按时间先后分页返回：谁、何时、状态从何到何、原因。"
+            "能查看该报表的用户才能查看其办理记录，不在您管辖范围内的一律返回 404。"
+        ),
+        filters=False,
+        responses={
+            200: ReportEventSerializer(many=True),
+            404: OpenApiResponse(DetailSerializer, description=_("报表不存在或不在您的管辖范围内")),
+        },
+    )
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def events(self, request, pk=None):
+        report = self.get_object()
+        events = (
+            ReportEvent.objects.visible_to(request.user)
+            .filter(report=report)
+            .select_related("actor")
+            .order_by("occurred_at", "id")
+        )
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(ReportEventSerializer(page, many=True).data)
 
     @transition_schema(
         _("提交月度填报"),

@@ -3,7 +3,9 @@
 DRAFT/RETURNED --submit--> SUBMITTED --approve--> APPROVED (locked)
                            SUBMITTED --return---> RETURNED (with a reason)
 APPROVED --unlock (a level above the township, with a reason)--> RETURNED
-Every transition marks the branch-month for recompute and enqueues it after commit.
+Every transition marks the branch-month for recompute and enqueues it after commit, and every
+step (created, values saved, each transition) writes a ReportEvent row in its transaction.
+Maker–checker (settings.REVIEW_SEPARATION): the one who submitted a report may not approve it.
 """
 
 import logging
@@ -18,6 +20,7 @@ from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from branches.filetypes import content_problem
 from branches.models import (
@@ -34,6 +37,11 @@ logger = logging.getLogger(__name__)
 
 Status = MonthlyReport.Status
 Kind = Criterion.Kind
+Action = ReportEvent.Action
+
+REVIEW_SEPARATION_MESSAGE = gettext_lazy(
+    "您提交了这份报表，按“审核与填报分离”规定不能由您本人审核，请由本乡镇另一名工作人员审核。"
+)
 
 YES_WORDS = {"是", "yes", "y", "true", "1", "有", "√", "✓", "达标"}
 NO_WORDS = {"否", "no", "n", "false", "0", "无", "×", "✗", "未达标"}
@@ -156,15 +164,19 @@ def _check_reportable(unit: OrgUnit, period: date) -> None:
 
 
 @transaction.atomic
-def report_get_or_create(*, unit: OrgUnit, period: date) -> MonthlyReport:
-    """The branch-month's report, created as an empty draft on first visit."""
+def report_get_or_create(*, unit: OrgUnit, period: date, user=None) -> MonthlyReport:
+    """The branch-month's report, created as an empty draft on first save."""
     _check_reportable(unit, period)
     report = MonthlyReport.objects.filter(unit=unit, period=period).first()
     if report is None:
         criteria_set = active_criteria_set(year=period.year, area_type=unit.area_type)
-        report, _created = MonthlyReport.objects.get_or_create(
+        report, created = MonthlyReport.objects.get_or_create(
             unit=unit, period=period, defaults={"criteria_set": criteria_set}
         )
+        if created:
+            report_event_record(
+                report=report, user=user, action=Action.CREATED, to_status=Status.DRAFT
+            )
     return report
 
 
@@ -240,6 +252,7 @@ def report_save_values(
     if unknown:
         raise ValidationError(_("未知指标编码：%(codes)s") % {"codes": "、".join(unknown)})
     existing = {v.criterion.code: v for v in report.values.select_related("criterion")}
+    changed = []
     # Callers parse user input already; checking again here keeps every entry path honest.
     errors = []
     for code, given in values.items():
@@ -263,6 +276,14 @@ def report_save_values(
             continue
         row.value_bool, row.value_number, row.note = new_bool, new_number, given.note
         row.save()
+        changed.append(code)
+    if changed:
+        report_event_record(
+            report=report,
+            user=user,
+            action=Action.SAVED,
+            reason=_("修改 %(n)s 项：%(codes)s") % {"n": len(changed), "codes": "、".join(changed)},
+        )
     return report
 
 
@@ -304,17 +325,44 @@ def report_submit(*, report: MonthlyReport, user, expected_version: int | None) 
     problems = missing_for_submit(report)
     if problems:
         raise ValidationError(problems)
+    before, now = report.status, timezone.now()
     _claim(
         report,
         expected_version,
         status=Status.SUBMITTED,
-        submitted_at=timezone.now(),
+        submitted_at=now,
+        # The first submission stays: a resubmission after a return is not late.
+        first_submitted_at=report.first_submitted_at or now,
         submitted_by=user,
         return_reason="",
         needs_recompute=True,
     )
+    report_event_record(
+        report=report,
+        user=user,
+        action=Action.RESUBMITTED if before == Status.RETURNED else Action.SUBMITTED,
+        from_status=before,
+        to_status=Status.SUBMITTED,
+    )
     _recompute_after_commit(report)
     return report
+
+
+def submitted_by_self(report: MonthlyReport, user) -> bool:
+    """Whether `user` made the report's latest submission (its last submit event's actor,
+    or submitted_by for reports from before the timeline)."""
+    last = (
+        report.events.filter(action__in=[Action.SUBMITTED, Action.RESUBMITTED])
+        .order_by("-occurred_at", "-id")
+        .values_list("actor_id", flat=True)[:1]
+    )
+    submitter_id = next(iter(last), None) or report.submitted_by_id
+    return submitter_id is not None and submitter_id == user.pk
+
+
+def may_approve(report: MonthlyReport, user) -> bool:
+    """The maker–checker rule alone (role and status are checked by report_approve)."""
+    return not (settings.REVIEW_SEPARATION and submitted_by_self(report, user))
 
 
 @transaction.atomic
@@ -325,6 +373,7 @@ def report_approve(*, report: MonthlyReport, user, expected_version: int | None)
             _("只有已提交的报表可以审核通过，当前状态为“%(status)s”。")
             % {"status": report.get_status_display()}
         )
+    _require(may_approve(report, user), str(REVIEW_SEPARATION_MESSAGE))
     _claim(
         report,
         expected_version,
@@ -332,6 +381,13 @@ def report_approve(*, report: MonthlyReport, user, expected_version: int | None)
         reviewed_at=timezone.now(),
         reviewed_by=user,
         needs_recompute=True,
+    )
+    report_event_record(
+        report=report,
+        user=user,
+        action=Action.APPROVED,
+        from_status=Status.SUBMITTED,
+        to_status=Status.APPROVED,
     )
     _recompute_after_commit(report)
     return report
@@ -358,6 +414,14 @@ def report_return(
         reviewed_by=user,
         needs_recompute=True,
     )
+    report_event_record(
+        report=report,
+        user=user,
+        action=Action.RETURNED,
+        from_status=Status.SUBMITTED,
+        to_status=Status.RETURNED,
+        reason=reason.strip(),
+    )
     _recompute_after_commit(report)
     return report
 
@@ -378,6 +442,14 @@ def report_unlock(
         unlock_reason=reason.strip(),
         return_reason=_("已由上级解锁：%(reason)s") % {"reason": reason.strip()},
         needs_recompute=True,
+    )
+    report_event_record(
+        report=report,
+        user=user,
+        action=Action.UNLOCKED,
+        from_status=Status.APPROVED,
+        to_status=Status.RETURNED,
+        reason=reason.strip(),
     )
     _recompute_after_commit(report)
     return report

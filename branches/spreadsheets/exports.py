@@ -16,6 +16,7 @@ from branches.models import (
     BranchRating,
     MonthlyReport,
     OrgUnit,
+    ReportEvent,
     ReportValue,
     StarAssessment,
 )
@@ -152,6 +153,54 @@ def values_rows(*, user, unit: OrgUnit, period: date) -> Iterator[list]:
             shown_value(value.value),
             criterion.unit,
             value.note,
+        ]
+
+
+def events_rows(*, user, unit: OrgUnit, period: date) -> Iterator[list]:
+    """The header, then every workflow step of the month's reports under `unit`, by branch
+    and time: who did what and when, from which status to which, and why."""
+    yield [
+        _("支部编码"),
+        _("支部名称"),
+        _("乡镇(街道)"),
+        _("月份"),
+        _("时间"),
+        _("操作"),
+        _("原状态"),
+        _("新状态"),
+        _("操作人"),
+        _("操作人账号"),
+        _("原因或说明"),
+    ]
+    township = _township_of(unit)
+    statuses = dict(Status.choices)
+    actions = dict(ReportEvent.Action.choices)
+    events = (
+        ReportEvent.objects.visible_to(user)
+        .filter(report__in=month_reports(user, unit, period))
+        .select_related("report__unit", "actor")
+        .order_by("report__unit__path", "occurred_at", "id")
+    )
+    month = f"{period:%Y-%m}"
+    deleted = _("（账号已删除）")
+    for event in events.iterator(chunk_size=CHUNK):
+        branch = event.report.unit
+        if event.actor is not None:
+            account = event.actor.username
+        else:
+            account = deleted if event.actor_name else ""
+        yield [
+            branch.code,
+            branch.name,
+            township(branch.path),
+            month,
+            timezone.localtime(event.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
+            str(actions[event.action]),
+            str(statuses.get(event.from_status, "")),
+            str(statuses.get(event.to_status, "")),
+            event.actor_name,
+            account,
+            event.reason,
         ]
 
 

@@ -108,7 +108,7 @@ def report_sheet_import(*, user, unit: OrgUnit, period: date, tables) -> SheetIm
 
 def _save(change: _Change, *, user, period: date) -> None:
     try:
-        report = workflow.report_get_or_create(unit=change.branch, period=period)
+        report = workflow.report_get_or_create(unit=change.branch, period=period, user=user)
         # The check passed against the downloaded version; a save since then fails here.
         workflow.report_save_values(
             report=report, user=user, values=change.values, expected_version=change.version

@@ -7,6 +7,7 @@ what happened.
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -33,12 +34,13 @@ from branches.forms.reports import (
     value_field_name,
 )
 from branches.metrics import UnknownMetric, Window, registry, report_due_date
-from branches.models import Criterion, Evidence, MonthlyReport, OrgUnit, ReportValue
+from branches.models import Criterion, Evidence, MonthlyReport, OrgUnit, ReportEvent, ReportValue
 from branches.services import workflow
 from branches.services.workflow import ConflictError, parse_period
 from branches.views.units import breadcrumbs_for, get_unit_for_user
 
 Status = MonthlyReport.Status
+Action = ReportEvent.Action
 EDITABLE = (Status.DRAFT, Status.RETURNED)
 # The review page's filter value for branches that have no report for the month yet.
 NOT_STARTED = "NOT_STARTED"
@@ -50,11 +52,16 @@ def _may_see_reports(user) -> bool:
     return user.can_enter_reports or user.can_review_reports or user.is_read_only
 
 
-def get_branch_for_user(user, code: str) -> OrgUnit:
-    """A rated branch whose scorecards the user may read: 403 by role, 404 outside scope."""
+def get_reports_unit_for_user(user, code: str) -> OrgUnit:
+    """A unit whose branches' scorecards the user may read: 403 by role, 404 outside scope."""
     if not _may_see_reports(user):
         raise PermissionDenied
-    unit = get_unit_for_user(user, code)
+    return get_unit_for_user(user, code)
+
+
+def get_branch_for_user(user, code: str) -> OrgUnit:
+    """A rated branch whose scorecards the user may read: 403 by role, 404 outside scope."""
+    unit = get_reports_unit_for_user(user, code)
     if not unit.is_rated:
         raise Http404("only village and community branches have monthly reports")
     return unit
@@ -286,7 +293,7 @@ def report_edit(request, code, period):
         if form.is_valid():
             try:
                 if report.pk is None:
-                    report = workflow.report_get_or_create(unit=unit, period=month)
+                    report = workflow.report_get_or_create(unit=unit, period=month, user=user)
                 _save(request, report, form)
             except ConflictError as error:
                 messages.error(request, str(error))
@@ -321,6 +328,12 @@ def report_edit(request, code, period):
         None,
     )
     may_review_list = township is not None and (user.can_review_reports or user.is_read_only)
+    # Newest first; reports from before the timeline simply have none.
+    events = (
+        list(report.events.select_related("actor").order_by("-occurred_at", "-id"))
+        if report.pk
+        else []
+    )
     return render(
         request,
         "branches/report_edit.html",
@@ -346,6 +359,16 @@ def report_edit(request, code, period):
             else None,
             "review_url": reverse("branches:report_review", args=[township.code, f"{month:%Y-%m}"])
             if may_review_list
+            else None,
+            "events": events,
+            "events_export": {
+                fmt: reverse("branches:events_export", args=[unit.code, f"{month:%Y-%m}", fmt])
+                for fmt in ("csv", "xlsx")
+            },
+            "return_event": next(
+                (e for e in events if e.action in (Action.RETURNED, Action.UNLOCKED)), None
+            )
+            if report.status == Status.RETURNED
             else None,
         },
     )
@@ -407,12 +430,20 @@ def report_unlock(request, code, period):
     return redirect("branches:report_edit", code=code, period=period)
 
 
-def is_late(submitted_at, period: date, today: date) -> bool:
-    """Not submitted by the month's due day (settings.REPORT_DUE_DAY of the next month)."""
+def is_late(first_submitted_at, period: date, today: date) -> bool:
+    """Not first submitted by the month's due day (settings.REPORT_DUE_DAY of the next month):
+    a month resubmitted after a return keeps the date of its first submission."""
     due = report_due_date(period)
-    if submitted_at is None:
+    if first_submitted_at is None:
         return today > due
-    return timezone.localdate(submitted_at) > due
+    return timezone.localdate(first_submitted_at) > due
+
+
+def first_submission(report: MonthlyReport | None):
+    """When the report was first submitted (submitted_at for rows from before the field)."""
+    if report is None:
+        return None
+    return report.first_submitted_at or report.submitted_at
 
 
 @dataclass
@@ -436,6 +467,9 @@ def _review_each(user, reports, versions, *, action, reason) -> tuple[int, list[
                     report=report, user=user, reason=reason, expected_version=versions[report.pk]
                 )
         except ConflictError as error:
+            failures.append(f"{report.unit.name}：{error}")
+        except PermissionDenied as error:
+            # Maker–checker: one's own submission is refused, the others go through.
             failures.append(f"{report.unit.name}：{error}")
         except ValidationError as error:
             failures.append(f"{report.unit.name}：{'；'.join(error.messages)}")
@@ -510,7 +544,7 @@ def report_review(request, code, period):
         ReviewRow(
             unit=unit,
             report=by_unit.get(unit.id),
-            is_late=is_late(getattr(by_unit.get(unit.id), "submitted_at", None), month, today),
+            is_late=is_late(first_submission(by_unit.get(unit.id)), month, today),
         )
         for unit in page.object_list
     ]
@@ -541,5 +575,6 @@ def report_review(request, code, period):
             "rows": rows,
             "form": form,
             "can_review": user.can_review_reports,
+            "review_separation": settings.REVIEW_SEPARATION,
         },
     )

@@ -17,6 +17,7 @@ from branches.models import OrgUnit, Rating
 from branches.services import workflow
 from branches.spreadsheets import cells, exports, month_import, month_sheet
 from branches.spreadsheets.reading import SpreadsheetError, read_workbook
+from branches.views.reports import get_reports_unit_for_user
 from branches.views.units import breadcrumbs_for, get_unit_for_user
 
 EXPORT_FORMATS = ("csv", "xlsx")
@@ -151,4 +152,21 @@ def values_export(request, code, period, fmt):
         fmt=fmt,
         filename=f"{unit.code}_{unit.name}_{month:%Y-%m}_填报数据",
         title=_("填报数据"),
+    )
+
+
+@login_required
+def events_export(request, code, period, fmt):
+    """The month's workflow steps under a branch or township, for auditors: the report page's
+    access rule (grid workers are refused, 404 outside the jurisdiction)."""
+    unit = get_reports_unit_for_user(request.user, code)
+    month = _month(period)
+    if fmt not in EXPORT_FORMATS or unit.level > OrgUnit.Level.VILLAGE:
+        raise Http404("no such export")
+    rows = exports.events_rows(user=request.user, unit=unit, period=month)
+    return _export(
+        rows,
+        fmt=fmt,
+        filename=f"{unit.code}_{unit.name}_{month:%Y-%m}_办理记录",
+        title=_("办理记录"),
     )

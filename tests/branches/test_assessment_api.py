@@ -89,12 +89,14 @@ def fill(report, user):
     return report
 
 
-def advance(report, user, to):
-    """Take a report through the workflow to SUBMITTED or APPROVED."""
+def advance(report, user, to, *, checker=None):
+    """Take a report through the workflow to SUBMITTED, or to APPROVED by another person
+    (maker–checker)."""
     fill(report, user)
     workflow.report_submit(report=report, user=user, expected_version=report.version)
     if to == Status.APPROVED:
-        workflow.report_approve(report=report, user=user, expected_version=report.version)
+        assert checker is not None and checker != user, "the submitter cannot approve"
+        workflow.report_approve(report=report, user=checker, expected_version=report.version)
     return report
 
 
@@ -537,7 +539,7 @@ class TestReportValues:
         assert report_a1.values.get(criterion__code="BR-03").value_number == 4
 
     def test_an_approved_report_cannot_be_changed(self, report_a1, personas, staff_a_client):
-        advance(report_a1, personas.staff_a, Status.APPROVED)
+        advance(report_a1, personas.staff_a, Status.APPROVED, checker=personas.staff_a2)
 
         response = self.patch(staff_a_client, report_a1, {"BR-03": {"value": 9}})
 
@@ -561,7 +563,7 @@ class TestWorkflow:
         )
 
     def test_staff_fill_submit_and_approve_and_the_rating_follows(
-        self, report_a1, personas, staff_a_client, django_capture_on_commit_callbacks
+        self, report_a1, personas, staff_a_client, login, django_capture_on_commit_callbacks
     ):
         response = TestReportValues().patch(staff_a_client, report_a1, passing_values(report_a1))
         assert response.status_code == 200
@@ -577,11 +579,11 @@ class TestWorkflow:
         assert BranchRating.objects.filter(unit=report_a1.unit, period=MARCH).exists()
         report_a1.refresh_from_db()
 
-        approved = self.post(staff_a_client, report_a1, "approve")
+        approved = self.post(login(personas.staff_a2), report_a1, "approve")
 
         assert approved.status_code == 200
         assert approved.json()["status"] == "APPROVED"
-        assert approved.json()["reviewed_by"] == "staff_a"
+        assert approved.json()["reviewed_by"] == "checker"
         report_a1.refresh_from_db()
         assert report_a1.status == Status.APPROVED
 
@@ -626,7 +628,7 @@ class TestWorkflow:
         assert returned.json()["return_reason"] == "佐证不清晰"
 
     def test_a_county_leader_unlocks_an_approved_report(self, report_a1, personas, login):
-        advance(report_a1, personas.staff_a, Status.APPROVED)
+        advance(report_a1, personas.staff_a, Status.APPROVED, checker=personas.staff_a2)
 
         response = self.post(login(personas.county_leader), report_a1, "unlock", reason="数据更正")
 
@@ -635,7 +637,7 @@ class TestWorkflow:
         assert response.json()["unlock_reason"] == "数据更正"
 
     def test_township_staff_cannot_unlock(self, report_a1, personas, staff_a_client):
-        advance(report_a1, personas.staff_a, Status.APPROVED)
+        advance(report_a1, personas.staff_a, Status.APPROVED, checker=personas.staff_a2)
 
         response = self.post(staff_a_client, report_a1, "unlock", reason="更正")
 
@@ -909,7 +911,9 @@ def matrix_target(endpoint, state, tree, personas):
     if state == "FILLED":
         fill(report, personas.admin)
     elif state in (Status.SUBMITTED, Status.APPROVED):
-        advance(report, personas.admin, state)
+        # Submitted by the checker persona (outside the matrix), so every persona's cell
+        # shows its role's rule; maker–checker has its own matrix.
+        advance(report, personas.staff_a2, state, checker=personas.admin)
     body = {"version": report.version, "reason": "原因"}
     if endpoint == "reports":
         return REPORTS_URL, {"unit": "410102001001", "period": "2026-03"}

@@ -101,9 +101,10 @@ def submitted(unit, user, period=MARCH):
     return report
 
 
-def approved(unit, user, period=MARCH):
+def approved(unit, user, period=MARCH, *, checker):
+    """Submitted by `user`, approved by `checker` (maker–checker: never the same person)."""
     report = submitted(unit, user, period)
-    workflow.report_approve(report=report, user=user, expected_version=report.version)
+    workflow.report_approve(report=report, user=checker, expected_version=report.version)
     return report
 
 
@@ -245,9 +246,9 @@ def test_two_stale_pages_the_second_save_gets_a_conflict_and_keeps_the_typed_val
 
 
 def test_after_approval_the_page_is_locked_and_says_by_whom(tree, criteria, personas, login):
-    personas.staff_a.first_name = "张三"
-    personas.staff_a.save()
-    report = approved(tree.village_a2, personas.staff_a)
+    personas.staff_a2.first_name = "张三"
+    personas.staff_a2.save()
+    report = approved(tree.village_a2, personas.staff_a, checker=personas.staff_a2)
     client = login(personas.staff_a)
     text = client.get(edit_url(tree.village_a2)).content.decode()
     assert "已由 张三 于 2026-04-03 10:00 审核通过，如需修改请联系县级组织部门解锁" in text
@@ -262,7 +263,7 @@ def test_after_approval_the_page_is_locked_and_says_by_whom(tree, criteria, pers
 
 
 def test_a_county_leader_unlocks_an_approved_month_with_a_reason(tree, criteria, personas, login):
-    report = approved(tree.village_a2, personas.staff_a)
+    report = approved(tree.village_a2, personas.staff_a, checker=personas.staff_a2)
     client = login(personas.county_leader)
     page = client.get(edit_url(tree.village_a2)).content.decode()
     assert 'name="reason"' in page
@@ -452,12 +453,12 @@ def test_the_review_page_shows_fifty_branches_a_page(tree, criteria, personas, l
 def test_bulk_approve_approves_each_checked_report(tree, criteria, personas, login):
     reports = [submitted(u, personas.staff_a) for u in (tree.village_a1, tree.village_a2)]
     data = {"action": "approve", "selected": [f"{r.pk}:{r.version}" for r in reports]}
-    response = login(personas.staff_a).post(review_url(tree.township_a), data, follow=True)
+    response = login(personas.staff_a2).post(review_url(tree.township_a), data, follow=True)
     assert "已审核通过 2 份报表。" in response.content.decode()
     for report in reports:
         report.refresh_from_db()
         assert report.status == Status.APPROVED
-        assert report.reviewed_by == personas.staff_a
+        assert report.reviewed_by == personas.staff_a2
 
 
 def test_bulk_return_needs_a_reason_and_then_returns_each(tree, criteria, personas, login):
@@ -482,7 +483,7 @@ def test_bulk_approve_reports_the_ones_that_failed_and_why(tree, criteria, perso
         "action": "approve",
         "selected": [f"{fresh.pk}:{fresh.version}", f"{stale.pk}:{stale.version - 1}"],
     }
-    response = login(personas.staff_a).post(review_url(tree.township_a), data, follow=True)
+    response = login(personas.staff_a2).post(review_url(tree.township_a), data, follow=True)
     text = response.content.decode()
     assert "已审核通过 1 份报表。" in text
     assert "1 份未处理：西流湖村：该月报表已被他人修改" in text
@@ -500,14 +501,18 @@ def test_bulk_review_never_touches_reports_of_another_township(tree, criteria, p
 
 
 def test_the_late_flag_marks_months_not_submitted_by_the_due_day(tree, criteria, personas, login):
-    """February is due on 5 March (REPORT_DUE_DAY=5)."""
+    """February is due on 5 March (REPORT_DUE_DAY=5); the flag reads the first submission."""
     a3 = OrgUnitFactory(parent=tree.township_a, code="410102001003", name="后河村")
     on_time = submitted(tree.village_a1, personas.staff_a, FEBRUARY)
     late = submitted(tree.village_a2, personas.staff_a, FEBRUARY)
     on_time_at = datetime(2026, 3, 5, 23, 30, tzinfo=SHANGHAI)
-    MonthlyReport.objects.filter(pk=on_time.pk).update(submitted_at=on_time_at)
+    MonthlyReport.objects.filter(pk=on_time.pk).update(
+        submitted_at=on_time_at, first_submitted_at=on_time_at
+    )
     late_at = datetime(2026, 3, 6, 0, 30, tzinfo=SHANGHAI)
-    MonthlyReport.objects.filter(pk=late.pk).update(submitted_at=late_at)
+    MonthlyReport.objects.filter(pk=late.pk).update(
+        submitted_at=late_at, first_submitted_at=late_at
+    )
     response = login(personas.staff_a).get(review_url(tree.township_a, FEBRUARY))
     flags = {row.unit.code: row.is_late for row in response.context["rows"]}
     assert flags == {tree.village_a1.code: False, tree.village_a2.code: True, a3.code: True}
@@ -550,7 +555,7 @@ def test_a_page_version_out_of_range_is_a_form_error_not_a_server_error(
 def test_an_unlock_with_a_version_out_of_range_is_refused_with_a_message(
     tree, criteria, personas, login
 ):
-    report = approved(tree.village_a2, personas.staff_a)
+    report = approved(tree.village_a2, personas.staff_a, checker=personas.staff_a2)
     url = reverse("branches:report_unlock", args=[tree.village_a2.code, "2026-03"])
     data = {"version": "99999999999999999999", "reason": "更正"}
     response = login(personas.county_leader).post(url, data, follow=True)
@@ -618,7 +623,7 @@ EXPECTED = {
 def scene(tree, criteria, personas):
     """A1: March a draft, February approved with evidence; A2: March submitted."""
     draft = workflow.report_get_or_create(unit=tree.village_a1, period=MARCH)
-    february = approved(tree.village_a1, personas.staff_a, FEBRUARY)
+    february = approved(tree.village_a1, personas.staff_a, FEBRUARY, checker=personas.staff_a2)
     return {
         "draft": draft,
         "february": february,

@@ -356,7 +356,7 @@ def test_an_edit_between_the_check_and_the_save_rolls_back_the_whole_file(
     cell(workbook["城市社区"], "SH-02", "410102001001").value = 3
     real_get_or_create = workflow.report_get_or_create
 
-    def secretary_saves_first(*, unit, period):
+    def secretary_saves_first(*, unit, period, user=None):
         # The secretary saves after the check, just before the upload reads the report.
         if unit == tree.village_a1:
             workflow.report_save_values(
@@ -365,7 +365,7 @@ def test_an_edit_between_the_check_and_the_save_rolls_back_the_whole_file(
                 values={"SH-02": ValueInput(Decimal(7))},
                 expected_version=None,
             )
-        return real_get_or_create(unit=unit, period=period)
+        return real_get_or_create(unit=unit, period=period, user=user)
 
     monkeypatch.setattr(workflow, "report_get_or_create", secretary_saves_first)
     result = upload(personas.staff_a, workbook, tree.township_a)

@@ -120,9 +120,9 @@ def test_submit_approve_locks_the_month_and_computes_the_rating(
     assert report.status == Status.SUBMITTED
     rating = BranchRating.objects.get(unit=report.unit, period=MARCH, kind="MONTHLY")
     assert rating.level == 5
-    workflow.report_approve(report=report, user=personas.staff_a, expected_version=report.version)
+    workflow.report_approve(report=report, user=personas.staff_a2, expected_version=report.version)
     assert report.status == Status.APPROVED
-    assert report.reviewed_by == personas.staff_a
+    assert report.reviewed_by == personas.staff_a2
     with pytest.raises(ValidationError):
         fill(report, personas.staff_a, evidence=False)
 
@@ -190,7 +190,7 @@ def test_returning_needs_a_reason_and_reopens_the_draft(report, personas):
 def test_only_a_level_above_the_township_unlocks_with_a_reason(report, personas):
     fill(report, personas.staff_a)
     workflow.report_submit(report=report, user=personas.staff_a, expected_version=report.version)
-    workflow.report_approve(report=report, user=personas.staff_a, expected_version=report.version)
+    workflow.report_approve(report=report, user=personas.staff_a2, expected_version=report.version)
     with pytest.raises(PermissionDenied):
         workflow.report_unlock(
             report=report, user=personas.staff_a, reason="更正", expected_version=report.version
