@@ -48,11 +48,12 @@ def pdf(name="会议记录.pdf"):
     return samples.upload(name, samples.pdf())
 
 
-def to_status(report, user, status):
-    """Fill A1's March with passing values and evidence, then submit (and approve)."""
+def to_status(report, user, status, checker=None):
+    """Fill A1's March with passing values and evidence, then submit (and have `checker`
+    approve: the submitter may not)."""
     from tests.branches.test_assessment_api import advance
 
-    return advance(report, user, status)
+    return advance(report, user, status, checker=checker)
 
 
 # The content check ---------------------------------------------------------------------------
@@ -240,7 +241,7 @@ def test_replacing_puts_the_new_file_under_the_same_criterion(report, personas):
 def test_evidence_of_a_submitted_or_approved_report_cannot_be_added_or_deleted(
     report, personas, status
 ):
-    to_status(report, personas.staff_a, status)
+    to_status(report, personas.staff_a, status, checker=personas.staff_a2)
     evidence = Evidence.objects.filter(value__report=report).first()
 
     with pytest.raises(ValidationError) as error:

@@ -183,7 +183,7 @@ def test_a_delete_removes_the_file_and_records_it(
 
 @pytest.mark.parametrize("status", [Status.SUBMITTED, Status.APPROVED])
 def test_evidence_of_a_submitted_or_approved_report_cannot_change(report, personas, login, status):
-    advance(report, personas.admin, status)
+    advance(report, personas.admin, status, checker=personas.staff_a2)
     evidence = Evidence.objects.filter(value__report=report).first()
     client = login(personas.staff_a)
 

@@ -69,8 +69,10 @@ def submitted(unit, user, period=MARCH):
 
 
 def steps(report):
+    """The report's workflow events (evidence uploads have tests of their own)."""
     return list(
         ReportEvent.objects.filter(report=report)
+        .exclude(action__in=[Action.EVIDENCE_ADDED, Action.EVIDENCE_REMOVED])
         .order_by("occurred_at", "id")
         .values_list("action", "from_status", "to_status", "actor__username", "reason")
     )
@@ -102,6 +104,10 @@ def lifecycle(tree, criteria, personas, _frozen):
         expected_version=report.version,
     )
     return report
+
+
+def evidence_events(report) -> int:
+    return report.events.filter(action=Action.EVIDENCE_ADDED).count()
 
 
 # The service writes one event per step.
@@ -326,7 +332,8 @@ def test_the_events_api_lists_a_reports_steps_oldest_first(lifecycle, personas, 
     response = login(personas.auditor).get(events_url(lifecycle))
     assert response.status_code == 200
     body = response.json()
-    assert body["count"] == 7
+    # The seven workflow steps, and the evidence files `fill` uploaded along the way.
+    assert body["count"] == 7 + evidence_events(lifecycle)
     first, last = body["results"][0], body["results"][-1]
     assert (first["action"], first["to_status"], first["actor"]) == ("CREATED", "DRAFT", "staff_a")
     assert last == {
@@ -359,7 +366,7 @@ def test_the_events_api_is_paginated_in_a_fixed_number_of_queries(lifecycle, per
         )
     with CaptureQueriesContext(connection) as many:
         response = client.get(events_url(lifecycle))
-    assert response.json()["count"] == 67
+    assert response.json()["count"] == 67 + evidence_events(lifecycle)
     assert response.json()["next"]
     assert len(many) == len(few)
 
@@ -374,7 +381,7 @@ EVENTS_API_EXPECTED = {
     "secretary": 404,
     "auditor": 200,
     "grid_worker": 404,
-    "anonymous": 403,
+    "anonymous": 401,
 }
 
 
@@ -443,7 +450,10 @@ def test_the_events_csv_lists_each_step_of_the_townships_month(tree, lifecycle, 
         "原因或说明",
     ]
     assert {row[0] for row in rows[1:]} == {tree.village_a2.code}  # township B left out
-    assert [row[5] for row in rows[1:]] == [
+    uploads = [row for row in rows[1:] if row[5] == "上传佐证材料"]
+    assert len(uploads) == evidence_events(lifecycle)
+    steps = [row for row in rows[1:] if row[5] != "上传佐证材料"]
+    assert [row[5] for row in steps] == [
         "建立",
         "保存填报值",
         "提交",
@@ -452,7 +462,7 @@ def test_the_events_csv_lists_each_step_of_the_townships_month(tree, lifecycle, 
         "审核通过",
         "解锁",
     ]
-    assert rows[4] == [
+    assert steps[3] == [
         tree.village_a2.code,
         "西流湖村",
         "林山寨街道",
@@ -482,7 +492,7 @@ def test_the_events_export_of_a_branch_is_reached_from_its_report_page(
     text = client.get(edit_url(tree.village_a2)).content.decode()
     url = reverse("branches:events_export", args=[tree.village_a2.code, "2026-03", "csv"])
     assert f'href="{url}"' in text
-    assert len(csv_rows(client.get(url))) == 8
+    assert len(csv_rows(client.get(url))) == 1 + 7 + evidence_events(lifecycle)
 
 
 def test_the_review_page_links_the_townships_events_export(tree, criteria, personas, login):
