@@ -230,4 +230,7 @@ LOGGING = {
 # Spreadsheet uploads (branches.spreadsheets.reading, used by the hierarchy import): at most this
 # many data rows per file, and an .xlsx may unpack to at most this many bytes (zip bombs).
 IMPORT_MAX_ROWS = envint("IMPORT_MAX_ROWS", "200000")
+# Cells read per uploaded table (blank ones too): bounds the time a file under the byte and
+# row limits can cost (bench/imports.py measures it).
+IMPORT_MAX_CELLS = envint("IMPORT_MAX_CELLS", "1000000")
 SPREADSHEET_MAX_UNPACKED_BYTES = envint("SPREADSHEET_MAX_UNPACKED_BYTES", str(256 * 1024 * 1024))
