@@ -267,6 +267,16 @@ def _parse_row(number, cells, columns, labels, errors) -> _Row:
                     )
                 )
             continue
+        # Text and names first: a name starting with "=" gets the name rule's message,
+        # the same as on the unit page.
+        problem = text_problem(text)
+        if problem is None and name in NAME_FIELDS:
+            problem = name_problem(text)
+        if problem is not None:
+            errors.append(RowError(number, row.column(name), problem))
+            if name == "parent_code":
+                row.parent_code = None
+            continue
         if text.startswith("="):
             errors.append(
                 RowError(
@@ -275,14 +285,6 @@ def _parse_row(number, cells, columns, labels, errors) -> _Row:
                     _("单元格是公式，请复制该列后“选择性粘贴为数值”再导入。"),
                 )
             )
-            if name == "parent_code":
-                row.parent_code = None
-            continue
-        problem = text_problem(text)
-        if problem is None and name in NAME_FIELDS:
-            problem = name_problem(text)
-        if problem is not None:
-            errors.append(RowError(number, row.column(name), problem))
             if name == "parent_code":
                 row.parent_code = None
             continue
