@@ -1,7 +1,8 @@
 """Bounded imports: wall time and peak memory of hostile and realistic uploads, both import paths.
 
-    .venv/bin/python bench/imports.py                        # SQLite, /tmp/bench_imports.sqlite3
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/fivestar_imports .venv/bin/python bench/imports.py
+    .venv/bin/python bench/imports.py          # SQLite, /tmp/bench_imports.sqlite3
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/fivestar_imports \
+        .venv/bin/python bench/imports.py
 
 It migrates the database named by DATABASE_URL (default: a scratch SQLite file), DELETES its
 hierarchy and seeds the county demo, then uploads each file through its page (the hierarchy
@@ -65,7 +66,7 @@ def _hostile_csv(limit: int) -> bytes:
     return (header + "\r\n" + row * count).encode()
 
 
-def _xlsx_with_sheets(sheets: dict[str, tuple[list[str], object]]) -> bytes:
+def _xlsx_with_sheets(sheets: dict[str, tuple[list[str], object]], *, dimension=True) -> bytes:
     """A workbook whose sheet XML is written directly: openpyxl would take minutes."""
     skeleton = openpyxl.Workbook()
     skeleton.active.title = next(iter(sheets))
@@ -83,16 +84,20 @@ def _xlsx_with_sheets(sheets: dict[str, tuple[list[str], object]]) -> bytes:
                 index = int(item.filename.removeprefix("xl/worksheets/sheet").split(".")[0])
                 header, rows = list(sheets.values())[index - 1]
                 with target.open(item.filename, "w") as member:
-                    _write_sheet(member, header, rows)
+                    _write_sheet(member, header, rows, dimension=dimension)
             else:
                 target.writestr(item, source.read(item))
     return out.getvalue()
 
 
-def _write_sheet(member, header: list[str], rows) -> None:
+def _write_sheet(member, header: list[str], rows, *, dimension: bool) -> None:
+    rows = list(rows)
+    width = max([len(header), *(len(r) for r in rows)])
+    # Excel declares the used range first; `dimension=False` leaves it out, as a hostile file.
+    declared = f'<dimension ref="A1:{get_column_letter(width)}{len(rows) + 1}"/>'
     member.write(
         b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org'
-        b'/spreadsheetml/2006/main"><sheetData>'
+        b'/spreadsheetml/2006/main">' + (declared.encode() if dimension else b"") + b"<sheetData>"
     )
     cells = "".join(
         f'<c r="{get_column_letter(i + 1)}1" t="inlineStr"><is><t>{text}</t></is></c>'
@@ -119,10 +124,10 @@ def _wide_rows(rng, count, prefix=()):
         yield [*prefix, *cells]
 
 
-def _hostile_xlsx(header, rows_for, sheet="Sheet", unpacked=240 * 1024 * 1024) -> bytes:
+def _hostile_xlsx(header, rows_for, sheet="Sheet", unpacked=240 * 1024 * 1024, **kw) -> bytes:
     """250-column rows until the sheet XML unpacks to about `unpacked` bytes."""
     per_row = len("<c><v>9</v></c>") * WIDE + len('<row r="12345"></row>')
-    return _xlsx_with_sheets({sheet: (header, rows_for(unpacked // per_row))})
+    return _xlsx_with_sheets({sheet: (header, rows_for(unpacked // per_row))}, **kw)
 
 
 def _valid_hierarchy_csv(county: OrgUnit, rows: int) -> bytes:
@@ -139,9 +144,9 @@ def _valid_hierarchy_csv(county: OrgUnit, rows: int) -> bytes:
         for village in range(1, 50):
             if written >= rows:
                 break
+            code, name = f"{t_code}{village:03d}", f"测试村{village}"
             writer.writerow(
-                [f"{t_code}{village:03d}", f"测试村{village}", "村", t_code, "农村"]
-                + ["党支部", f"测试村{village}党支部", "张三", 30, 500]
+                [code, name, "村", t_code, "农村", "党支部", f"{name}党支部", "张三", 30, 500]
             )
             written += 1
     return out.getvalue().encode("utf-8-sig")
@@ -187,6 +192,9 @@ def build(folder: Path) -> list[tuple[str, str, Path]]:
     files["hierarchy_wide.csv"] = _hostile_csv(limit)
     files["hierarchy_wide.xlsx"] = _hostile_xlsx(
         [c.label for c in UNIT_COLUMNS], lambda n: _wide_rows(rng, n)
+    )
+    files["hierarchy_wide_nodim.xlsx"] = _hostile_xlsx(
+        [c.label for c in UNIT_COLUMNS], lambda n: _wide_rows(rng, n), dimension=False
     )
     # Valid-looking 10-column rows up to the byte limit: the cell cap's worst case.
     many = _valid_hierarchy_csv(county, 400_000)

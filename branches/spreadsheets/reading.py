@@ -8,6 +8,7 @@ import contextlib
 import csv
 import datetime
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,12 @@ MAX_COMPRESSION_RATIO = 100
 MIN_BOMB_MEMBER_BYTES = 1024 * 1024
 # A workbook holds a few dozen parts; thousands of members only cost time to list.
 MAX_ZIP_MEMBERS = 1000
+# Where a worksheet part must declare its <dimension>: openpyxl looks for it when it opens
+# the workbook and, without one, parses the whole sheet to find none (minutes for 250 MB).
+# Excel, WPS, LibreOffice and openpyxl write it in the first few hundred bytes.
+DIMENSION_WITHIN_BYTES = 64 * 1024
+_WORKSHEET_TAG = re.compile(rb"<(?:\w+:)?worksheet[\s>]")
+_DIMENSION_TAG = re.compile(rb"<(?:\w+:)?dimension[\s/>]")
 # Wider rows than this are not tables anyone typed in.
 MAX_COLUMNS = 256
 # Errors collected per import: the first ones are what a user fixes first, and collecting
@@ -248,6 +255,27 @@ def _check_zip_bomb(archive: zipfile.ZipFile) -> None:
             raise bomb
     if total > settings.SPREADSHEET_MAX_UNPACKED_BYTES:
         raise bomb
+    for member in members:
+        if member.file_size > MIN_BOMB_MEMBER_BYTES and not _declares_dimension(archive, member):
+            raise SpreadsheetError(
+                _(
+                    "Excel 文件的工作表缺少尺寸信息，可能不是由 Excel 保存的。"
+                    "请用 Excel 或 WPS 打开后“另存为” .xlsx 再上传。"
+                )
+            )
+
+
+def _declares_dimension(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
+    """False for a large worksheet without <dimension> near its start; True otherwise.
+
+    Only the first DIMENSION_WITHIN_BYTES are unpacked, so the check costs nothing.
+    """
+    try:
+        with archive.open(member) as part:
+            start = part.read(DIMENSION_WITHIN_BYTES)
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError):
+        raise _not_xlsx() from None
+    return not _WORKSHEET_TAG.search(start) or bool(_DIMENSION_TAG.search(start))
 
 
 def _no_header() -> SpreadsheetError:

@@ -666,3 +666,28 @@ def test_a_header_or_row_wider_than_the_column_cap_is_refused():
     wide = ",".join(["x"] * (reading.MAX_COLUMNS + 1)).encode()
     assert f"第1行超过 {reading.MAX_COLUMNS} 列" in refusal(wide + b"\n", "units.csv")
     assert f"第2行超过 {reading.MAX_COLUMNS} 列" in refusal(b"a\n" + wide + b"\n", "units.csv")
+
+
+def _large_sheet(*, dimension: bool) -> bytes:
+    """A one-row workbook whose sheet XML, padded past 1 MB, keeps or drops <dimension>."""
+    data = xlsx_bytes([["编码", "名称"], ["A1", "甲"]])
+    changed = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(changed, "w") as target:
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                if not dimension:
+                    content = re.sub(rb"<dimension [^>]*/>", b"", content)
+                content = content.replace(b"</sheetData>", b" " * 1_100_000 + b"</sheetData>")
+                # Stored, not deflated: the padding would otherwise look like a zip bomb.
+                item.compress_type = zipfile.ZIP_STORED
+            target.writestr(item, content)
+    return changed.getvalue()
+
+
+def test_a_large_sheet_without_a_dimension_is_refused_before_openpyxl_scans_it():
+    assert "缺少尺寸信息" in refusal(_large_sheet(dimension=False), "units.xlsx")
+    header, rows = read_table(
+        SimpleUploadedFile("u.xlsx", _large_sheet(dimension=True)), filename="u.xlsx"
+    )
+    assert (header, list(rows)) == (["编码", "名称"], [(2, ["A1", "甲"])])
