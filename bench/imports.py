@@ -231,6 +231,11 @@ def build(folder: Path) -> list[tuple[str, str, Path]]:
         ("hierarchy page, 250-column rows (CSV)", "unit_page", paths["hierarchy_wide.csv"]),
         ("hierarchy page, 250-column rows (XLSX)", "unit_page", paths["hierarchy_wide.xlsx"]),
         (
+            "hierarchy page, 250-column rows, no <dimension> (XLSX)",
+            "unit_page",
+            paths["hierarchy_wide_nodim.xlsx"],
+        ),
+        (
             "hierarchy page, 10-column rows to the byte limit",
             "unit_page",
             paths["hierarchy_long.csv"],
