@@ -52,15 +52,12 @@ class TooManyErrors(Exception):
 class ErrorList(list):
     """An import's errors, at most MAX_ERRORS of them; one more stops the import.
 
-    Not counted further: counting would mean reading and checking the rest of the file,
-    which is the very work the cap bounds. `truncated` says that more errors were not listed.
+    Not counted further ("更多错误未列出" rather than "另有 N 处"): counting would mean
+    reading and checking the rest of the file, which is the very work the cap bounds.
     """
-
-    truncated = False
 
     def append(self, error) -> None:
         if len(self) >= MAX_ERRORS:
-            self.truncated = True
             raise TooManyErrors
         super().append(error)
 
@@ -182,12 +179,10 @@ def _open_xlsx(data: bytes):
 def _sheet_rows(sheet):
     try:
         # The declared dimensions may be wrong or hostile (A1:XFD1048576); without them
-        # openpyxl yields each row only as wide as its last cell. The cell cap in `_split`
-        # bounds the rows a lying dimension hides.
+        # openpyxl yields each row only as wide as its last cell. The cell cap in
+        # `_data_rows` bounds the rows a lying dimension hides.
         sheet.reset_dimensions()
         yield from sheet.iter_rows(values_only=True)
-    except SpreadsheetError:
-        raise
     except Exception:
         raise _not_xlsx() from None
 
