@@ -263,7 +263,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
 }
 
-# Spreadsheet uploads (branches.spreadsheets.reading, used by the hierarchy import): at most this
-# many data rows per file, and an .xlsx may unpack to at most this many bytes (zip bombs).
-IMPORT_MAX_ROWS = envint("IMPORT_MAX_ROWS", "200000")
+# Spreadsheet uploads (branches.spreadsheets.reading: the hierarchy import and the month sheet):
+# at most this many data rows and cells (blank ones too) per table, and an .xlsx may unpack to
+# at most this many bytes (zip bombs). Rows and cells bound the time any file can cost to about
+# 10 s (bench/imports.py measures it): 30,000 valid rows import in ~7 s of CPU, and openpyxl
+# reads ~75,000 cells a second. A province's hierarchy (~53,000 units) takes two or more
+# files, e.g. one per city.
+IMPORT_MAX_ROWS = envint("IMPORT_MAX_ROWS", "30000")
+IMPORT_MAX_CELLS = envint("IMPORT_MAX_CELLS", "400000")
 SPREADSHEET_MAX_UNPACKED_BYTES = envint("SPREADSHEET_MAX_UNPACKED_BYTES", str(256 * 1024 * 1024))

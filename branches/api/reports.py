@@ -38,6 +38,7 @@ from branches.models import (
     ReportValue,
 )
 from branches.services import workflow
+from branches.validators import CleanCharField
 
 
 class ReportValueSerializer(serializers.ModelSerializer):
@@ -164,7 +165,7 @@ class VisibleUnitField(serializers.SlugRelatedField):
 
 class ReportCreateSerializer(serializers.Serializer):
     unit = VisibleUnitField(help_text=_("村(社区)单位编码"))
-    period = serializers.CharField(help_text=_("月份，格式 YYYY-MM，如 2026-03"))
+    period = CleanCharField(label=_("月份"), help_text=_("月份，格式 YYYY-MM，如 2026-03"))
 
     def validate_period(self, value):
         try:
@@ -175,7 +176,9 @@ class ReportCreateSerializer(serializers.Serializer):
 
 class ValueInputSerializer(serializers.Serializer):
     value = RawValueField(allow_null=True)
-    note = serializers.CharField(
+    note = CleanCharField(
+        multiline=True,
+        label=_("备注"),
         max_length=500,
         allow_blank=True,
         required=False,
@@ -199,8 +202,12 @@ class ReportValuesSerializer(VersionSerializer):
 
 class ReasonSerializer(VersionSerializer):
     # Blank passes here so that the service explains what the reason is for.
-    reason = serializers.CharField(
-        allow_blank=True, max_length=2000, help_text=_("必填：原因，将告知填报人并记入变更记录")
+    reason = CleanCharField(
+        multiline=True,
+        label=_("原因"),
+        allow_blank=True,
+        max_length=2000,
+        help_text=_("必填：原因，将告知填报人并记入变更记录"),
     )
 
 

@@ -15,6 +15,7 @@ from branches.services.workflow import (
     evidence_check,
     parse_value,
 )
+from branches.validators import CleanTextFormMixin
 
 Kind = Criterion.Kind
 Aggregation = Criterion.Aggregation
@@ -130,7 +131,7 @@ def _initial(value) -> str:
     return plain_number(value)
 
 
-class ReportForm(forms.Form):
+class ReportForm(CleanTextFormMixin, forms.Form):
     """A report's manual values, notes and new evidence files, one set of fields per criterion.
 
     Values are checked by the workflow's `parse_value` so the page and the spreadsheet
@@ -250,6 +251,10 @@ class ReportForm(forms.Form):
             ),
         )
 
+    def is_multiline(self, name: str, field) -> bool:
+        # Notes may run over lines (the API takes them so); values are one line.
+        return name.startswith(note_field_name(""))
+
     def _invalid(self, name: str, error: ValidationError) -> None:
         self.add_error(name, error)
         widget = self.fields[name].widget
@@ -326,7 +331,7 @@ class ReportForm(forms.Form):
         ]
 
 
-class UnlockForm(forms.Form):
+class UnlockForm(CleanTextFormMixin, forms.Form):
     version = forms.IntegerField(
         widget=forms.HiddenInput,
         min_value=DB_INTEGERS[0],
@@ -368,7 +373,7 @@ class _ReportVersions(forms.Field):
         return pairs
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(CleanTextFormMixin, forms.Form):
     """Approve or return the checked reports of a township's month."""
 
     APPROVE, RETURN = "approve", "return"

@@ -2,12 +2,17 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import OrgUnit
+from branches.services.unit_import import NAME_FIELDS
 from branches.services.units import UNIT_EDITABLE_FIELDS
 from branches.spreadsheets.reading import SpreadsheetError, read_table
+from branches.validators import CleanTextFormMixin
 
 
-class UnitForm(forms.ModelForm):
+class UnitForm(CleanTextFormMixin, forms.ModelForm):
     """The facts of a unit that staff keep, with the version the editor started from."""
+
+    # The same name rule as the hierarchy import (branches.validators.name_problem).
+    name_fields = NAME_FIELDS
 
     # The unit's updated_at when the page was loaded, with microseconds: the service
     # refuses to save over a newer version.

@@ -2,6 +2,7 @@
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import groupby
 
@@ -13,6 +14,12 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from branches.models import OrgUnit, jurisdiction_path
+from branches.spreadsheets.reading import (
+    ErrorList,
+    SpreadsheetError,
+    TooManyErrors,
+)
+from branches.validators import name_problem, text_problem
 
 L = OrgUnit.Level
 STEPLEN = OrgUnit.steplen
@@ -51,6 +58,8 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    # The import stopped at the error cap: more errors than those listed may exist.
+    more_errors: bool = False
 
     @property
     def ok(self) -> bool:
@@ -78,6 +87,8 @@ UNIT_COLUMNS = (
     _Column("household_count", "户数", ()),
 )
 TEXT_LIMITS = {"name": 100, "party_org_name": 120, "secretary_name": 50}
+# The columns the unit page's form calls names: they follow the same name rule there.
+NAME_FIELDS = ("name", "party_org_name", "secretary_name")
 
 
 def _key(text: str) -> str:
@@ -122,7 +133,7 @@ class _Row:
     values: dict
     labels: dict
     code: str = ""
-    parent_code: str = ""
+    parent_code: str | None = ""
     level: int | None = None
     area_type: str | None = None
     existing: OrgUnit | None = None
@@ -133,34 +144,52 @@ class _Row:
 
 @transaction.atomic
 def units_import(
-    *, header: list[str], rows: list[tuple[int, list[str]]], user=None
+    *, header: list[str], rows: Iterable[tuple[int, list[str]]], user=None
 ) -> ImportResult:
     """Create and update org units from a table; all or nothing.
 
-    1. Map the header to columns; parse and check every row on its own.
-    2. Check the rows against each other and the database: duplicate codes, parents
+    1. Map the header to columns and refuse a bad header before any row is read.
+    2. Parse and check every row on its own, as the rows are read.
+    3. Check the rows against each other and the database: duplicate codes, parents
        (in the database or anywhere in the file), levels, area types, jurisdiction.
-    3. If anything is wrong, return every error and write nothing. Otherwise update the
-       changed units and insert the new ones level by level (parents first), with paths
-       computed here, both recorded in the change history.
+    4. If anything is wrong, return the errors (at most MAX_ERRORS: the check stops
+       there) and write nothing. Otherwise update the changed units and insert the new
+       ones level by level (parents first), with paths computed here, both recorded in
+       the change history.
     """
     scope = "" if user is None else jurisdiction_path(user)
     if scope is None:
         return ImportResult(
             errors=[RowError(None, "", _("您的账号没有管辖范围，不能导入组织单位。"))]
         )
-    errors: list[RowError] = []
+    errors = ErrorList()
+    try:
+        return _import(header, rows, user, scope, errors)
+    except TooManyErrors:
+        return ImportResult(errors=_in_reading_order(errors, header), more_errors=True)
+    except SpreadsheetError as error:
+        # A limit of the file (rows, cells) passed while its rows were read.
+        return ImportResult(errors=[RowError(None, "", str(error))])
+
+
+def _in_reading_order(errors: list[RowError], header: list[str]) -> list[RowError]:
+    """By row, then by the column's place in the file."""
+    place = {name: index for index, name in enumerate(header)}
+    return sorted(errors, key=lambda e: (e.row or 0, place.get(e.column, len(header))))
+
+
+def _import(header, rows, user, scope: str, errors: ErrorList) -> ImportResult:
     columns = _map_header(header, errors)
     if errors:
-        return ImportResult(errors=errors)
-    if not rows:
+        return ImportResult(errors=list(errors))
+    labels = {name: header[i] for i, name in enumerate(columns) if name}
+    parsed = [_parse_row(number, cells, columns, labels, errors) for number, cells in rows]
+    if not parsed:
         return ImportResult(
             errors=[
                 RowError(None, "", _("文件只有表头，没有数据行。请从第2行起每行填写一个单位。"))
             ]
         )
-    labels = {name: header[i] for i, name in enumerate(columns) if name}
-    parsed = [_parse_row(number, cells, columns, labels, errors) for number, cells in rows]
     by_code = _first_by_code(parsed, errors)
     existing = _units_by_code({*by_code, *(r.parent_code for r in by_code.values())})
     parent_codes = _codes_by_path(
@@ -174,10 +203,7 @@ def units_import(
     if not scope:
         _check_single_root(by_code.values(), errors)
     if errors:
-        # In reading order: by row, then by the column's place in the file.
-        place = {name: index for index, name in enumerate(header)}
-        errors.sort(key=lambda e: (e.row or 0, place.get(e.column, len(header))))
-        return ImportResult(errors=errors)
+        return ImportResult(errors=_in_reading_order(errors, header))
 
     rows_in_order = sorted(by_code.values(), key=lambda r: r.number)
     updated, unchanged = _update_units([r for r in rows_in_order if r.existing], user)
@@ -241,6 +267,16 @@ def _parse_row(number, cells, columns, labels, errors) -> _Row:
                     )
                 )
             continue
+        # Text and names first: a name starting with "=" gets the name rule's message,
+        # the same as on the unit page.
+        problem = text_problem(text)
+        if problem is None and name in NAME_FIELDS:
+            problem = name_problem(text)
+        if problem is not None:
+            errors.append(RowError(number, row.column(name), problem))
+            if name == "parent_code":
+                row.parent_code = None
+            continue
         if text.startswith("="):
             errors.append(
                 RowError(
@@ -249,13 +285,17 @@ def _parse_row(number, cells, columns, labels, errors) -> _Row:
                     _("单元格是公式，请复制该列后“选择性粘贴为数值”再导入。"),
                 )
             )
+            if name == "parent_code":
+                row.parent_code = None
             continue
         try:
             row.values[name] = _parse_value(name, text)
         except ValueError as exc:
             errors.append(RowError(number, row.column(name), str(exc)))
     row.code = row.values.get("code", "")
-    row.parent_code = row.values.get("parent_code", "")
+    if row.parent_code is not None:
+        # None: the cell was refused, so the row's place in the tree is not checked.
+        row.parent_code = row.values.get("parent_code", "")
     row.level = row.values.get("level")
     if row.code and row.parent_code == row.code:
         errors.append(
@@ -363,6 +403,8 @@ def _check_place(row, by_code, existing, parent_codes, scope, errors) -> None:
     Rows are checked parents first (by level), so a parent's area type is settled when
     its children ask for it.
     """
+    if row.parent_code is None:
+        return
     parent_row = by_code.get(row.parent_code)
     parent_unit = existing.get(row.parent_code)
     if row.parent_code and parent_row is None and parent_unit is None:
@@ -460,7 +502,7 @@ def _check_place(row, by_code, existing, parent_codes, scope, errors) -> None:
 def _check_single_root(rows, errors) -> None:
     """The tree has one root (the province): a new unit without a parent needs an empty tree."""
     new_roots = sorted(
-        (r for r in rows if not r.existing and not r.parent_code and r.level is not None),
+        (r for r in rows if not r.existing and r.parent_code == "" and r.level is not None),
         key=lambda r: r.number,
     )
     if not new_roots:

@@ -1,7 +1,7 @@
 """Uploading a township's month sheet: every cell is checked before anything is written;
 one bad cell imports nothing."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -34,6 +34,8 @@ from branches.spreadsheets.month_sheet import (
     sheet_area_types,
     sheet_title,
 )
+from branches.spreadsheets.reading import ErrorList, SpreadsheetError, TooManyErrors
+from branches.validators import text_problem
 
 Status = MonthlyReport.Status
 Kind = Criterion.Kind
@@ -60,6 +62,8 @@ class SheetImport:
     errors: list[CellError] = field(default_factory=list)
     branches: int = 0
     values: int = 0
+    # The check stopped at the error cap: more errors than those listed may exist.
+    more_errors: bool = False
 
     @property
     def ok(self) -> bool:
@@ -89,11 +93,20 @@ def report_sheet_import(*, user, unit: OrgUnit, period: date, tables) -> SheetIm
     A row that changes a report saved by someone else since the download is refused, at
     the check and again at the save, so that the upload never overwrites that edit.
     """
-    upload = _Upload(user=user, unit=unit, period=period, tables=tables)
-    for title, header, rows in tables:
-        upload.read_sheet(title, header, rows)
+    upload = _Upload(user=user, unit=unit, period=period)
+    try:
+        for title, header, rows in tables:
+            try:
+                upload.read_sheet(title, header, rows)
+            except SpreadsheetError as error:
+                # A limit of the file (rows, cells) passed while the sheet's rows were read.
+                return SheetImport(errors=[CellError(title, None, "", str(error))])
+    except TooManyErrors:
+        upload.explain_strangers()
+        return SheetImport(errors=list(upload.errors), more_errors=True)
     if upload.errors:
-        return SheetImport(errors=upload.errors)
+        upload.explain_strangers()
+        return SheetImport(errors=list(upload.errors))
     try:
         with transaction.atomic():
             for change in upload.changes.values():
@@ -122,22 +135,17 @@ def _save(change: _Change, *, user, period: date) -> None:
 class _Upload:
     """The state of one upload's checks: what is stored now, errors and changes found."""
 
-    def __init__(self, *, user, unit, period, tables):
-        self.unit, self.period = unit, period
-        self.errors: list[CellError] = []
+    def __init__(self, *, user, unit, period):
+        self.user, self.unit, self.period = user, unit, period
+        self.errors = ErrorList()
         self.changes: dict[int, _Change] = {}
         self.branches = {b.code: b for b in OrgUnit.objects.visible_to(user).under(unit).rated()}
         reports = list(month_reports(user, unit, period).select_related("criteria_set"))
         self.reports = {r.unit_id: r for r in reports}
         self.stored = month_values(reports)
-        # Codes that are not this unit's branches, told apart in one query: a unit the
-        # user may see elsewhere, or nothing the user may see.
-        strangers = {
-            cells[0] for _title, _header, rows in tables for _number, cells in rows if cells[0]
-        } - set(self.branches)
-        self.elsewhere = {
-            u.code: u for u in OrgUnit.objects.visible_to(user).filter(code__in=strangers)
-        }
+        # Errors about codes that are not this unit's branches: (index in errors, code).
+        # Their reasons are written at the end, from one query (`explain_strangers`).
+        self._strangers: list[tuple[int, str]] = []
         self._criteria: dict[int, dict[str, Criterion]] = {}
         self._sheets_seen: dict[str, str] = {}
         self._rows_seen: dict[str, int] = {}
@@ -178,6 +186,7 @@ class _Upload:
         if columns is None:
             return
         unnamed = [i for i, text in enumerate(header) if not text]
+        names = {index: code for index, code in columns}
         for number, cells in rows:
             for index in [*unnamed, *range(len(header), len(cells))]:
                 if cells[index]:
@@ -187,7 +196,14 @@ class _Upload:
                         get_column_letter(index + 1),
                         _("该列没有列名，请删除这一列的内容。"),
                     )
-            self.read_row(title, area_type, number, cells, columns, criteria_set)
+            clean = True
+            for index, text in enumerate(cells[: len(header)]):
+                if text and (problem := text_problem(text)):
+                    column = names.get(index) or header[index] or get_column_letter(index + 1)
+                    self.error(title, number, column, problem)
+                    clean = False
+            if clean:
+                self.read_row(title, area_type, number, cells, columns, criteria_set)
 
     def read_header(self, title, header, active) -> list[tuple[int, str]] | None:
         """(column index, criterion code) of each criterion column; None if unusable."""
@@ -250,7 +266,9 @@ class _Upload:
             return
         branch = self.branches.get(code)
         if branch is None:
-            self.error(title, number, _("支部编码"), self.stranger_reason(code))
+            index = len(self.errors)
+            self.error(title, number, _("支部编码"), "")
+            self._strangers.append((index, code))
             return
         if branch.area_type != area_type:
             self.error(
@@ -347,8 +365,19 @@ class _Upload:
             return _UNCHANGED
         return value
 
-    def stranger_reason(self, code: str) -> str:
-        other = self.elsewhere.get(code)
+    def explain_strangers(self) -> None:
+        """Write the reasons of the errors about strange codes, told apart in one query:
+        a unit the user may see elsewhere, or nothing the user may see."""
+        codes = {code for _index, code in self._strangers}
+        elsewhere = {
+            u.code: u for u in OrgUnit.objects.visible_to(self.user).filter(code__in=codes)
+        }
+        for index, code in self._strangers:
+            error = self.errors[index]
+            self.errors[index] = replace(error, reason=self.stranger_reason(code, elsewhere))
+
+    def stranger_reason(self, code: str, elsewhere: dict[str, OrgUnit]) -> str:
+        other = elsewhere.get(code)
         if other is None:
             return _(
                 "支部编码“%(code)s”不存在或不在您的管辖范围内。请核对编码；"

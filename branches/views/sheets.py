@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from branches.models import OrgUnit, Rating
 from branches.services import workflow
 from branches.spreadsheets import cells, exports, month_import, month_sheet
-from branches.spreadsheets.reading import SpreadsheetError, read_workbook
+from branches.spreadsheets.reading import SpreadsheetError, more_errors_message, read_workbook
 from branches.views.reports import get_reports_unit_for_user
 from branches.views.units import breadcrumbs_for, get_unit_for_user
 
@@ -111,6 +111,7 @@ def report_sheet_upload(request, code, period):
             "form": form,
             "result": result,
             "errors_shown": result.errors[:SHEET_ERRORS_SHOWN] if result else [],
+            "more_errors": more_errors_message(),
         },
     )
 

@@ -19,6 +19,7 @@ from branches.forms.units import UnitForm, UnitImportForm
 from branches.models import OrgUnit, jurisdiction_path
 from branches.services.unit_import import UNIT_COLUMNS, units_import
 from branches.services.units import UnitChangedError, unit_update
+from branches.spreadsheets.reading import more_errors_message
 
 # Left out of the change history: timestamps change on every save, and the tree
 # columns are bookkeeping that says nothing to a reader.
@@ -251,6 +252,7 @@ def unit_import(request):
             "form": form,
             "result": result,
             "errors_shown": result.errors[:IMPORT_ERRORS_SHOWN] if result else [],
+            "more_errors": more_errors_message(),
             "columns": UNIT_COLUMNS,
         },
     )

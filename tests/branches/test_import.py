@@ -138,12 +138,13 @@ def test_a_gb18030_csv_from_chinese_excel_is_read(tree):
     header, rows = read_table(upload, filename="units.csv")
 
     assert header[:3] == ["编码", "名称", "层级"]
-    assert rows == [(2, GOOD_ROWS[1].split(","))]
+    assert list(rows) == [(2, GOOD_ROWS[1].split(","))]
 
 
 def test_a_utf8_csv_with_byte_order_mark_is_read_and_blank_rows_keep_numbering():
     upload = SimpleUploadedFile("units.csv", "\ufeff编码,名称\n\n,\nA1,甲\n".encode())
-    assert read_table(upload, filename="units.csv") == (["编码", "名称"], [(4, ["A1", "甲"])])
+    header, rows = read_table(upload, filename="units.csv")
+    assert (header, list(rows)) == (["编码", "名称"], [(4, ["A1", "甲"])])
 
 
 def test_reimporting_the_same_file_changes_nothing(tree):
@@ -277,7 +278,7 @@ def test_one_bad_row_among_good_ones_imports_nothing_and_every_error_is_listed(u
         (6, "区域类型", "村(社区)及以下单位必须填写区域类型：农村 或 城市社区。"),
         (6, "党员数", "“三十”不是有效的人数/户数，请填写不小于0的整数，例如 35。"),
         (6, "户数", "“-1”不是有效的人数/户数，请填写不小于0的整数，例如 35。"),
-        (7, "名称", "单元格是公式，请复制该列后“选择性粘贴为数值”再导入。"),
+        (7, "名称", "不能以“=”“+”“-”“@”开头：表格软件会把这样的内容当作公式。请删除开头的符号。"),
     ]
 
 
@@ -395,7 +396,8 @@ def test_an_xlsx_formula_is_refused(unchanged_tree):
 
 def refusal(data: bytes, filename: str) -> str:
     with pytest.raises(SpreadsheetError) as excinfo:
-        read_table(SimpleUploadedFile(filename, data), filename=filename)
+        _header, rows = read_table(SimpleUploadedFile(filename, data), filename=filename)
+        list(rows)
     return str(excinfo.value)
 
 
@@ -573,6 +575,7 @@ def test_the_template_csv_downloads_and_imports(personas, login):
     content = response.content
     assert content.startswith("\ufeff".encode())
     header, rows = read_table(SimpleUploadedFile("t.csv", content), filename="t.csv")
+    rows = list(rows)
     assert header[:4] == ["编码", "名称", "层级", "上级编码"] and len(rows) == 2
     assert units_import(header=header, rows=rows).created == 2
 
@@ -597,3 +600,94 @@ def test_an_anonymous_visitor_is_sent_to_the_login_page(client, url):
     response = client.get(reverse(url))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+# Bounds: the work a file can cause is capped by columns, cells and collected errors.
+
+
+def test_unknown_and_missing_columns_are_refused_before_any_row_is_read(unchanged_tree):
+    def rows():
+        raise AssertionError("a row was read")
+        yield
+
+    result = units_import(header=["编码", "名称", "层级", "外号"], rows=rows())
+
+    assert [e[:2] for e in errors_of(result)] == [(1, "外号"), (1, "上级编码")]
+
+
+def test_collecting_errors_stops_at_the_cap_and_says_more_are_not_listed(unchanged_tree):
+    wide_row = "410102003,秦岭路街道,乡镇,410102" + ",多余" * 30
+    result = import_lines(["编码,名称,层级,上级编码", *[wide_row] * 20])
+
+    assert len(result.errors) == reading.MAX_ERRORS
+    assert result.more_errors
+    assert result.errors[0].row == 2
+    assert not OrgUnit.objects.filter(code="410102003").exists()
+
+
+def test_the_import_page_says_more_errors_were_not_listed(personas, login, tree):
+    lines = ["编码,名称,层级,上级编码", *["X,甲,乡镇,410102" + ",多余" * 30] * 10]
+    upload = SimpleUploadedFile("u.csv", "\n".join(lines).encode())
+    response = login(personas.admin).post(reverse("branches:unit_import"), {"file": upload})
+    page = response.content.decode()
+
+    assert f"发现超过 {reading.MAX_ERRORS} 处错误" in page
+    assert "更多错误未列出" in page
+
+
+def test_the_command_says_more_errors_were_not_listed(tree, tmp_path):
+    wide_row = "X,甲,乡镇,410102" + ",多余" * 30
+    path = write_csv(tmp_path, ["编码,名称,层级,上级编码", *[wide_row] * 10])
+    err = io.StringIO()
+    with pytest.raises(CommandError, match=f"发现超过 {reading.MAX_ERRORS} 处错误"):
+        call_command("import_units", str(path), stderr=err)
+    assert "更多错误未列出" in err.getvalue()
+
+
+def test_a_file_past_the_cell_cap_is_refused_as_its_rows_are_read(settings, unchanged_tree):
+    settings.IMPORT_MAX_CELLS = 30
+    lines = [HEADER, *GOOD_ROWS]
+    header, rows = read_table(csv_upload(lines), filename="units.csv")
+    result = units_import(header=header, rows=rows)
+    data = xlsx_bytes([line.split(",") for line in lines])
+
+    assert [e[:2] for e in errors_of(result)] == [(None, "")]
+    assert "超过 30 个单元格的上限（读到第4行时）" in errors_of(result)[0][2]
+    assert "超过 30 个单元格的上限" in refusal(data, "units.xlsx")
+    assert not OrgUnit.objects.filter(code="410102003").exists()
+
+
+def test_blank_cells_count_towards_the_cell_cap(settings):
+    settings.IMPORT_MAX_CELLS = 100
+    assert "个单元格的上限" in refusal(b"a\n" + b"1" + b"," * 200 + b"\n", "units.csv")
+
+
+def test_a_header_or_row_wider_than_the_column_cap_is_refused():
+    wide = ",".join(["x"] * (reading.MAX_COLUMNS + 1)).encode()
+    assert f"第1行超过 {reading.MAX_COLUMNS} 列" in refusal(wide + b"\n", "units.csv")
+    assert f"第2行超过 {reading.MAX_COLUMNS} 列" in refusal(b"a\n" + wide + b"\n", "units.csv")
+
+
+def _large_sheet(*, dimension: bool) -> bytes:
+    """A one-row workbook whose sheet XML, padded past 1 MB, keeps or drops <dimension>."""
+    data = xlsx_bytes([["编码", "名称"], ["A1", "甲"]])
+    changed = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(changed, "w") as target:
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                if not dimension:
+                    content = re.sub(rb"<dimension [^>]*/>", b"", content)
+                content = content.replace(b"</sheetData>", b" " * 1_100_000 + b"</sheetData>")
+                # Stored, not deflated: the padding would otherwise look like a zip bomb.
+                item.compress_type = zipfile.ZIP_STORED
+            target.writestr(item, content)
+    return changed.getvalue()
+
+
+def test_a_large_sheet_without_a_dimension_is_refused_before_openpyxl_scans_it():
+    assert "缺少尺寸信息" in refusal(_large_sheet(dimension=False), "units.xlsx")
+    header, rows = read_table(
+        SimpleUploadedFile("u.xlsx", _large_sheet(dimension=True)), filename="u.xlsx"
+    )
+    assert (header, list(rows)) == (["编码", "名称"], [(2, ["A1", "甲"])])

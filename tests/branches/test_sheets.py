@@ -15,7 +15,7 @@ from branches.models import Criterion, MonthlyReport, OrgUnit, ReportValue
 from branches.services import workflow
 from branches.services.criteria import criteria_defaults_load
 from branches.services.workflow import ValueInput
-from branches.spreadsheets import cells, month_import, month_sheet
+from branches.spreadsheets import cells, month_import, month_sheet, reading
 from branches.spreadsheets.reading import read_workbook
 from tests.branches.factories import OrgUnitFactory
 from tests.conftest import PERSONA_NAMES
@@ -636,3 +636,33 @@ def test_anonymous_users_are_sent_to_the_login_page(tree, client):
     response = client.get(url)
     assert response.status_code == 302
     assert "login" in response["Location"]
+
+
+# Bounds: the work an upload can cause is capped by cells and collected errors.
+
+
+def test_collecting_errors_stops_at_the_cap_and_the_page_says_more_are_not_listed(
+    tree, personas, login, nothing_saved
+):
+    workbook = download(personas.staff_a, tree.township_a)
+    rural = workbook["农村"]
+    for column in range(rural.max_column + 1, reading.MAX_COLUMNS + 1):
+        rural.cell(row=2, column=column, value=1)
+    nothing_saved()
+    result = upload(personas.staff_a, workbook, tree.township_a)
+    url = reverse("branches:report_sheet_upload", args=[tree.township_a.code, "2026-03"])
+    page = login(personas.staff_a).post(url, {"file": xlsx_upload(workbook)}).content.decode()
+
+    assert len(result.errors) == reading.MAX_ERRORS
+    assert result.more_errors
+    assert "更多错误未列出" in page
+
+
+def test_a_sheet_past_the_cell_cap_is_refused(tree, personas, settings, nothing_saved):
+    workbook = download(personas.staff_a, tree.township_a)
+    settings.IMPORT_MAX_CELLS = 10
+    nothing_saved()
+    result = upload(personas.staff_a, workbook, tree.township_a)
+    assert len(result.errors) == 1
+    assert result.errors[0].row is None
+    assert "个单元格的上限" in result.errors[0].reason

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from branches.services.unit_import import units_import
-from branches.spreadsheets.reading import SpreadsheetError, read_table
+from branches.spreadsheets.reading import SpreadsheetError, more_errors_message, read_table
 
 
 class Command(BaseCommand):
@@ -25,6 +25,9 @@ class Command(BaseCommand):
         if not result.ok:
             for error in result.errors:
                 self.stderr.write(str(error))
+            if result.more_errors:
+                self.stderr.write(more_errors_message())
+                raise CommandError(f"发现超过 {len(result.errors)} 处错误，没有导入任何单位。")
             raise CommandError(f"发现 {len(result.errors)} 处错误，没有导入任何单位。")
         self.stdout.write(
             self.style.SUCCESS(
