@@ -70,6 +70,13 @@ class User(AbstractUser):
         return self.is_superuser or self.role == self.Role.ADMIN
 
     @property
+    def can_read_reports(self) -> bool:
+        """The one rule for monthly reports and their values, evidence and timeline: the
+        report page, the review page, the values exports, the month sheet and the reports
+        API all ask it. Grid workers have no business with scorecards."""
+        return self.is_superuser or self.role != self.Role.GRID_WORKER
+
+    @property
     def can_enter_reports(self) -> bool:
         """Township staff enter their branches' months; a secretary enters their own branch's."""
         return self.is_superuser or self.role in (

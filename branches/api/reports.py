@@ -246,9 +246,16 @@ class ReportPermission(permissions.IsAuthenticated):
         if not super().has_permission(request, view):
             return False
         # A method the endpoint lacks (action None) is answered 405 for everyone.
-        if request.method in permissions.SAFE_METHODS or view.action is None:
+        if view.action is None:
             return True
         user = request.user
+        # The reports' one access rule, as on the report page and the values exports.
+        if not user.can_read_reports:
+            raise exceptions.PermissionDenied(
+                _t("您的角色（%(role)s）不能查看月度填报数据。") % {"role": user.get_role_display()}
+            )
+        if request.method in permissions.SAFE_METHODS:
+            return True
         # Unlocking is the one write of a leader (county level and above): the service decides.
         if view.action == "unlock":
             return True

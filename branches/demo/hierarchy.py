@@ -31,6 +31,7 @@ from branches.models import (
     Evidence,
     MonthlyReport,
     OrgUnit,
+    ReportEvent,
     ReportValue,
     StarAssessment,
 )
@@ -44,7 +45,7 @@ BATCH_SIZE = 5000
 
 
 class Scale(models.TextChoices):
-    TOWN = "town", gettext_lazy("一个乡镇(街道)")
+    TOWN = "town", gettext_lazy("一个街道和一个镇")
     COUNTY = "county", gettext_lazy("一个县(区)")
     PROVINCE = "province", gettext_lazy("全省")
 
@@ -177,6 +178,7 @@ class Plan:
 
     units: list[UnitPlan]
     province: UnitPlan
+    city: UnitPlan
     county: UnitPlan
     townships: list[UnitPlan]
     village: UnitPlan
@@ -467,14 +469,21 @@ def hierarchy_plan(*, scale: str, seed: int = DEFAULT_SEED) -> Plan:
             county = planner.county(city, ZHENGZHOU_COUNTIES.index(TOWN_COUNTY), TOWN_COUNTY)
             rated = planner.rng.randint(18, 22)
             communities = planner.rng.randint(8, 12)
+            taken: set[str] = set()
             planner.township(
                 county,
                 JIEDAO,
                 0,
-                set(),
+                taken,
                 communities=communities,
                 villages=rated - communities,
                 compounds=True,
+            )
+            # A small second township, so that township B's staff and the scoping between
+            # two townships can be tried; planned after the first, which it leaves unchanged.
+            villages = planner.rng.randint(4, 6)
+            planner.township(
+                county, ZHEN, 0, taken, communities=0, villages=villages, compounds=False
             )
         elif scale == Scale.COUNTY:
             county = planner.county(city, ZHENGZHOU_COUNTIES.index(COUNTY_COUNTY), COUNTY_COUNTY)
@@ -500,6 +509,7 @@ def _roll_up_counts(units: list[UnitPlan]) -> None:
 def _with_anchors(units: list[UnitPlan], scale: str) -> Plan:
     """The demo users work in Zhengzhou's first county of the plan and its first townships."""
     county = next(u for u in units if u.level == L.COUNTY)
+    city = next(u for u in units if u.path == county.path[: -OrgUnit.steplen])
     townships = [u for u in units if u.level == L.TOWNSHIP and u.path.startswith(county.path)]
     township_a = townships[0]
     in_a = [u for u in units if u.path.startswith(township_a.path)]
@@ -511,8 +521,9 @@ def _with_anchors(units: list[UnitPlan], scale: str) -> Plan:
     return Plan(
         units=units,
         province=units[0],
+        city=city,
         county=county,
-        townships=townships[: 1 if scale == Scale.TOWN else 2],
+        townships=townships[:2],
         village=village,
         grid_unit=compound or village,
     )
@@ -533,6 +544,7 @@ def demo_seed(*, scale: str, seed: int = DEFAULT_SEED, reset: bool = False) -> S
     saved = {u.code: u for u in OrgUnit.objects.filter(code__in=_anchor_codes(plan))}
     users = demo_users_create(
         province=saved[plan.province.code],
+        city=saved[plan.city.code],
         county=saved[plan.county.code],
         townships=[saved[t.code] for t in plan.townships],
         village=saved[plan.village.code],
@@ -549,7 +561,7 @@ def demo_seed(*, scale: str, seed: int = DEFAULT_SEED, reset: bool = False) -> S
 
 
 def _anchor_codes(plan: Plan) -> list[str]:
-    units = [plan.province, plan.county, *plan.townships, plan.village, plan.grid_unit]
+    units = [plan.province, plan.city, plan.county, *plan.townships, plan.village, plan.grid_unit]
     return [u.code for u in units]
 
 
@@ -577,7 +589,7 @@ def demo_reset() -> None:
     account that works inside it."""
     # Plain DELETEs: the ORM would load every row and write a deletion history row for each
     # (minutes at province scale); the demo's history starts over with the demo.
-    scorecards = [Evidence, ReportValue, MonthlyReport, StarAssessment, BranchRating]
+    scorecards = [Evidence, ReportValue, ReportEvent, MonthlyReport, StarAssessment, BranchRating]
     with connection.cursor() as cursor:
         for model in scorecards:
             for table in _tables(model):

@@ -8,23 +8,43 @@ LATEST criterion starts failing and is fixed), a few lose a star to a veto incid
 
 Last year is complete and approved (so there is an annual rating); this year runs up
 to the last closed month, whose reports are mostly awaiting review.
+
+Every report carries what the workflow would have written: who submitted it and when
+(first and latest), who reviewed it (never the submitter), an evidence file for each
+positive value that needs one, and its timeline of events; some were returned once with a
+reason and resubmitted. The timeline draws from its own random stream, so the values and
+ratings of a seed do not depend on it.
 """
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from branches.demo.evidence import evidence_files_write, pdf_bytes, png_bytes
+from branches.demo.users import Staff, township_staff
 from branches.metrics import report_due_date
-from branches.models import CriteriaSet, Criterion, MonthlyReport, OrgUnit, Rating, ReportValue
+from branches.models import (
+    CriteriaSet,
+    Criterion,
+    Evidence,
+    MonthlyReport,
+    OrgUnit,
+    Rating,
+    ReportEvent,
+    ReportValue,
+)
 from branches.services.criteria import criteria_defaults_load
 from branches.services.recompute import ratings_recompute
 
 Status = MonthlyReport.Status
+Action = ReportEvent.Action
 Agg = Criterion.Aggregation
 
 # Target level -> share of branches (DESIGN.md: a county's published spread).
@@ -33,6 +53,18 @@ IMPROVING_SHARE = 0.15
 STAR_VETO_SHARE = 0.03
 ALL_VETO_SHARE = 0.01
 VETO_STAR_CODE, VETO_ALL_CODE = "SA-04", "VT-02"
+# Of the reports that went through review, this share was returned once and resubmitted.
+RETURNED_ONCE_SHARE = 0.12
+RETURN_REASONS = [
+    "请补充佐证材料后重新提交。",
+    "党员集中培训学时与签到表不一致，请核对后重新提交。",
+    "主题党日活动照片不清晰，请重新上传后提交。",
+    "村集体经济收入请附财务报表，金额与报表一致后重新提交。",
+]
+# Evidence the catalogue asks photos for is a PNG; the rest are PDF documents.
+PHOTO_WORD = "照片"
+# Rows per UPDATE ... WHERE pk IN (...): below SQLite's limit on query parameters.
+UPDATE_BATCH = 900
 
 
 @dataclass
@@ -48,6 +80,20 @@ class ValuesResult:
     reports: int
     values: int
     months: list[date]
+    evidence: int = 0
+    events: int = 0
+
+
+@dataclass
+class Step:
+    """One event of a report's timeline."""
+
+    action: str
+    from_status: str
+    to_status: str
+    actor: object
+    at: datetime
+    reason: str = ""
 
 
 def closed_months(today: date) -> tuple[list[date], list[date]]:
@@ -138,9 +184,110 @@ def _submitted_at(rng: random.Random, period: date, now):
     return min(moment, now)
 
 
+def _timeline(flow: random.Random, report: MonthlyReport, *, maker, checker, now) -> list[Step]:
+    """The events that lead to the report's status, in order; sets the report's workflow
+    fields (submitted/reviewed by and at, first submission, return reason) to match."""
+
+    def later(moment, low, high):
+        return min(moment + timedelta(hours=flow.randint(low, high)), now)
+
+    if report.status == Status.DRAFT:
+        start = timezone.make_aware(
+            datetime.combine(report_due_date(report.period), datetime.min.time())
+        )
+        created = min(start - timedelta(hours=flow.randint(24, 96)), now)
+        return [Step(Action.CREATED, "", Status.DRAFT, maker, created)]
+    first = report.submitted_at
+    steps = [
+        Step(Action.CREATED, "", Status.DRAFT, maker, first - timedelta(hours=flow.randint(2, 72))),
+        Step(Action.SUBMITTED, Status.DRAFT, Status.SUBMITTED, maker, first),
+    ]
+    report.submitted_by, report.first_submitted_at = maker, first
+    returned = report.status == Status.RETURNED or flow.random() < RETURNED_ONCE_SHARE
+    if returned:
+        reason = flow.choice(RETURN_REASONS)
+        at = later(first, 3, 48)
+        steps.append(Step(Action.RETURNED, Status.SUBMITTED, Status.RETURNED, checker, at, reason))
+        report.reviewed_by, report.reviewed_at, report.return_reason = checker, at, reason
+        if report.status == Status.RETURNED:
+            return steps
+        at = later(at, 2, 72)
+        steps.append(Step(Action.RESUBMITTED, Status.RETURNED, Status.SUBMITTED, maker, at))
+        report.submitted_at, report.return_reason = at, ""
+    if report.status == Status.APPROVED:
+        at = later(report.submitted_at, 2, 96)
+        steps.append(Step(Action.APPROVED, Status.SUBMITTED, Status.APPROVED, checker, at))
+        report.reviewed_by, report.reviewed_at = checker, at
+    return steps
+
+
+def _staff_by_branch(rated: list[tuple]) -> dict[int, Staff]:
+    """Branch id -> who enters and reviews its reports: the township's maker and checker,
+    except that a branch secretary with an account submits their own branch's."""
+    township_paths = {path[: -OrgUnit.steplen] for _pk, _area, _code, path in rated}
+    townships = list(OrgUnit.objects.filter(path__in=township_paths))
+    by_township = township_staff(townships)
+    by_path = {t.path: by_township[t.pk] for t in townships}
+    User = get_user_model()
+    secretaries = {
+        user.unit_id: user
+        for user in User.objects.filter(
+            role=User.Role.SECRETARY, unit_id__in=[pk for pk, *_rest in rated], is_active=True
+        ).order_by("-username")
+    }
+    staff = {}
+    for pk, _area, _code, path in rated:
+        township = by_path[path[: -OrgUnit.steplen]]
+        secretary = secretaries.get(pk)
+        staff[pk] = Staff(maker=secretary, checker=township.checker) if secretary else township
+    return staff
+
+
+def _evidence_content(criterion: Criterion) -> tuple[str, bytes]:
+    if PHOTO_WORD in criterion.help_text:
+        colour = tuple(40 + (ord(ch) * 37) % 200 for ch in criterion.code[:3])
+        return ".png", png_bytes(colour)
+    return ".pdf", pdf_bytes(f"Five-Star Branch Portal demo evidence: {criterion.code}")
+
+
+def _evidence(report: MonthlyReport, value: ReportValue, criterion, code, maker, extension, data):
+    """The Evidence row of a value; its file is written apart (`evidence_files_write`)."""
+    title = criterion.title.replace('"', "")
+    return Evidence(
+        value=value,
+        file=f"evidence/{report.period:%Y/%m}/{code}/demo-{criterion.code}{extension}",
+        original_name=f"{title}_{report.period:%Y年%m月}{extension}",
+        size=len(data),
+        uploaded_by=maker,
+    )
+
+
+def _batches(items: list, size: int = UPDATE_BATCH):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _backdate(reports: list[MonthlyReport], evidence: list[Evidence]) -> None:
+    """bulk_create stamps now on the auto_now fields: give them the timeline's times instead."""
+    events = ReportEvent.objects.filter(report=OuterRef("pk"))
+    created = events.filter(action=Action.CREATED).values("occurred_at")[:1]
+    latest = events.order_by("-occurred_at", "-id").values("occurred_at")[:1]
+    for batch in _batches([r.pk for r in reports]):
+        MonthlyReport.objects.filter(pk__in=batch).update(
+            created_at=Subquery(created), updated_at=Subquery(latest)
+        )
+    # An evidence file was uploaded while its report was a draft: when the draft was created.
+    drafted = ReportEvent.objects.filter(
+        action=Action.CREATED, report__values=OuterRef("value_id")
+    ).values("occurred_at")[:1]
+    for batch in _batches([e.pk for e in evidence]):
+        Evidence.objects.filter(pk__in=batch).update(uploaded_at=Subquery(drafted))
+
+
 @transaction.atomic
 def demo_values_seed(*, seed: int, today: date | None = None) -> ValuesResult:
-    """Write the demo reports and values of every rated branch, then compute the ratings."""
+    """Write the demo reports, values, evidence and timelines of every rated branch, then
+    compute the ratings."""
     today = today or timezone.localdate()
     last_year, this_year = closed_months(today)
     months = last_year + this_year
@@ -155,9 +302,13 @@ def demo_values_seed(*, seed: int, today: date | None = None) -> ValuesResult:
         for key, s in sets.items()
     }
     rng = random.Random(seed)
-    reports, values = [], []
+    flow = random.Random(f"{seed}-workflow")
+    reports, rows, events, evidence, files = [], [], [], [], {}
+    contents: dict[str, tuple[str, bytes]] = {}
     now = timezone.now()
-    for unit_id, area_type in OrgUnit.objects.rated().values_list("pk", "area_type"):
+    rated = list(OrgUnit.objects.rated().values_list("pk", "area_type", "code", "path"))
+    staff = _staff_by_branch(rated)
+    for unit_id, area_type, code, _path in rated:
         plans = {}
         for period in months:
             key = (period.year, area_type)
@@ -172,27 +323,63 @@ def demo_values_seed(*, seed: int, today: date | None = None) -> ValuesResult:
                 criteria_set=sets[key],
                 status=status,
                 submitted_at=_submitted_at(rng, period, now) if status != Status.DRAFT else None,
-                reviewed_at=now if status in (Status.APPROVED, Status.RETURNED) else None,
-                return_reason="请补充佐证材料后重新提交。" if status == Status.RETURNED else "",
             )
-            reports.append(report)
+            maker, checker = staff[unit_id].maker, staff[unit_id].checker
+            steps = _timeline(flow, report, maker=maker, checker=checker, now=now)
+            created = steps[0].at
+            uploads = []
             for criterion in manual[key]:
                 value = _value(criterion, period.month, plans[key], rng)
-                values.append((report, criterion, value))
+                row = ReportValue(
+                    report=report,
+                    value_bool=value if isinstance(value, bool) else None,
+                    value_number=None if isinstance(value, bool) else value,
+                    criterion=criterion,
+                )
+                rows.append(row)
+                if criterion.evidence_required and _is_positive(value):
+                    if criterion.code not in contents:
+                        contents[criterion.code] = _evidence_content(criterion)
+                    extension, data = contents[criterion.code]
+                    item = _evidence(report, row, criterion, code, maker, extension, data)
+                    evidence.append(item)
+                    files[item.file.name] = data
+                    # Uploaded with the draft's first save, as the data-entry page does.
+                    reason = f"{criterion.title}：{item.original_name}"
+                    uploads.append(Step(Action.EVIDENCE_ADDED, "", "", maker, created, reason))
+            steps[1:1] = uploads
+            reports.append(report)
+            events.extend(_event(report, step) for step in steps)
     MonthlyReport.objects.bulk_create(reports, batch_size=2000)
-    ReportValue.objects.bulk_create(
-        (
-            ReportValue(
-                report_id=report.pk,
-                criterion_id=criterion.pk,
-                value_bool=value if isinstance(value, bool) else None,
-                value_number=None if isinstance(value, bool) else value,
-            )
-            for report, criterion, value in values
-        ),
-        batch_size=5000,
-    )
+    ReportEvent.objects.bulk_create(events, batch_size=5000)
+    ReportValue.objects.bulk_create(rows, batch_size=5000)
+    evidence_files_write(files)
+    Evidence.objects.bulk_create(evidence, batch_size=5000)
+    _backdate(reports, evidence)
     for period in months:
         ratings_recompute(period=period)
     ratings_recompute(period=last_year[0], kind=Rating.ANNUAL)
-    return ValuesResult(reports=len(reports), values=len(values), months=months)
+    return ValuesResult(
+        reports=len(reports),
+        values=len(rows),
+        months=months,
+        evidence=len(evidence),
+        events=len(events),
+    )
+
+
+def _event(report: MonthlyReport, step: Step) -> ReportEvent:
+    return ReportEvent(
+        report=report,
+        action=step.action,
+        from_status=step.from_status,
+        to_status=step.to_status,
+        actor=step.actor,
+        actor_name=step.actor.get_full_name() or step.actor.username,
+        reason=step.reason,
+        occurred_at=step.at,
+    )
+
+
+def _is_positive(value) -> bool:
+    return value is True or (not isinstance(value, bool) and value > 0)

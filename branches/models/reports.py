@@ -24,6 +24,12 @@ class UnitScopedQuerySet(models.QuerySet):
 
 
 class MonthlyReportQuerySet(UnitScopedQuerySet):
+    def visible_to(self, user):
+        """Reports in the user's jurisdiction, if their role reads reports at all."""
+        if not getattr(user, "can_read_reports", False):
+            return self.none()
+        return super().visible_to(user)
+
     def for_period(self, period):
         return self.filter(period=period)
 
@@ -148,7 +154,7 @@ class ReportEventQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Events of the reports `user` may read (scoped by the report's unit, as reports are)."""
         path = jurisdiction_path(user)
-        if path is None:
+        if path is None or not getattr(user, "can_read_reports", False):
             return self.none()
         return self.filter(report__unit__path__startswith=path) if path else self
 

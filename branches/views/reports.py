@@ -47,21 +47,22 @@ NOT_STARTED = "NOT_STARTED"
 REVIEW_PAGE_SIZE = 50
 
 
-def _may_see_reports(user) -> bool:
-    """Grid workers have no business with scorecards; every other role sees its jurisdiction's."""
-    return user.can_enter_reports or user.can_review_reports or user.is_read_only
+def get_report_unit_for_user(user, code: str) -> OrgUnit:
+    """A unit whose reports the user may read: 403 for a role that reads no reports (whatever
+    the code, so it tells nothing about the unit), 404 outside the jurisdiction.
 
-
-def get_reports_unit_for_user(user, code: str) -> OrgUnit:
-    """A unit whose branches' scorecards the user may read: 403 by role, 404 outside scope."""
-    if not _may_see_reports(user):
+    The one access rule of reports and their values: the report, evidence, review and unlock
+    pages, the values exports and the month sheet all start here (`User.can_read_reports`,
+    which the reports API asks too).
+    """
+    if not user.can_read_reports:
         raise PermissionDenied
     return get_unit_for_user(user, code)
 
 
 def get_branch_for_user(user, code: str) -> OrgUnit:
     """A rated branch whose scorecards the user may read: 403 by role, 404 outside scope."""
-    unit = get_reports_unit_for_user(user, code)
+    unit = get_report_unit_for_user(user, code)
     if not unit.is_rated:
         raise Http404("only village and community branches have monthly reports")
     return unit
@@ -482,9 +483,7 @@ def _review_each(user, reports, versions, *, action, reason) -> tuple[int, list[
 @require_http_methods(["GET", "POST"])
 def report_review(request, code, period):
     user = request.user
-    if not (user.can_review_reports or user.is_read_only):
-        raise PermissionDenied
-    township = get_unit_for_user(user, code)
+    township = get_report_unit_for_user(user, code)
     if township.level != OrgUnit.Level.TOWNSHIP:
         raise Http404("the review page is a township's")
     try:

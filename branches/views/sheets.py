@@ -17,7 +17,7 @@ from branches.models import OrgUnit, Rating
 from branches.services import workflow
 from branches.spreadsheets import cells, exports, month_import, month_sheet
 from branches.spreadsheets.reading import SpreadsheetError, more_errors_message, read_workbook
-from branches.views.reports import get_reports_unit_for_user
+from branches.views.reports import get_report_unit_for_user
 from branches.views.units import breadcrumbs_for, get_unit_for_user
 
 EXPORT_FORMATS = ("csv", "xlsx")
@@ -54,8 +54,10 @@ def _month(text: str) -> date:
 
 
 def _sheet_scope(user, code: str, period: str) -> tuple[OrgUnit, date]:
-    """The unit (above the rated branches) and a month not in the future; 404 otherwise."""
-    unit = get_unit_for_user(user, code)
+    """The unit (above the rated branches) and a month not in the future; 404 otherwise.
+
+    The month sheet holds the month's reports, so its rule is theirs."""
+    unit = get_report_unit_for_user(user, code)
     month = _month(period)
     if unit.level >= OrgUnit.Level.VILLAGE or month > timezone.localdate().replace(day=1):
         raise Http404("no monthly sheet for this unit and month")
@@ -143,7 +145,7 @@ def ratings_export(request, code, period, fmt):
 
 @login_required
 def values_export(request, code, period, fmt):
-    unit = get_unit_for_user(request.user, code)
+    unit = get_report_unit_for_user(request.user, code)
     month = _month(period)
     if fmt not in EXPORT_FORMATS:
         raise Http404("no such export")
@@ -160,7 +162,7 @@ def values_export(request, code, period, fmt):
 def events_export(request, code, period, fmt):
     """The month's workflow steps under a branch or township, for auditors: the report page's
     access rule (grid workers are refused, 404 outside the jurisdiction)."""
-    unit = get_reports_unit_for_user(request.user, code)
+    unit = get_report_unit_for_user(request.user, code)
     month = _month(period)
     if fmt not in EXPORT_FORMATS or unit.level > OrgUnit.Level.VILLAGE:
         raise Http404("no such export")

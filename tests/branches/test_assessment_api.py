@@ -851,8 +851,10 @@ ALL_PERSONAS = [*PERSONA_NAMES, "anonymous"]
 EVERYONE = dict.fromkeys(PERSONA_NAMES, 200)
 # 建设路社区 (A1): inside every jurisdiction but township B's and the grid worker's compound.
 IN_A1 = EVERYONE | {"staff_b": 404, "grid_worker": 404}
+# Grid workers read no reports (User.can_read_reports): 403 on every reports endpoint.
+READ_REPORTS = {"grid_worker": 403}
 READ_ONLY = {"province_leader": 403, "county_leader": 403, "auditor": 403}
-ENTER = {"admin": 200, "staff_a": 200, "secretary": 200, "staff_b": 404, "grid_worker": 404}
+ENTER = {"admin": 200, "staff_a": 200, "secretary": 200, "staff_b": 404} | READ_REPORTS
 REVIEW = ENTER | {"secretary": 403}
 NOT_ALLOWED = dict.fromkeys(PERSONA_NAMES, 405)
 
@@ -861,14 +863,14 @@ MATRIX = [
     ("criteria-sets", "get", None, EVERYONE),
     ("criteria-sets", "post", None, NOT_ALLOWED),
     ("criteria-set", "get", None, EVERYONE),
-    ("reports", "get", Status.DRAFT, EVERYONE),
+    ("reports", "get", Status.DRAFT, EVERYONE | READ_REPORTS),
     (
         "reports",
         "post",
         Status.DRAFT,
         ENTER | READ_ONLY | {"staff_b": 400, "grid_worker": 403},
     ),
-    ("report", "get", Status.DRAFT, IN_A1),
+    ("report", "get", Status.DRAFT, IN_A1 | READ_REPORTS),
     ("report", "patch", Status.DRAFT, ENTER | READ_ONLY | {"grid_worker": 403}),
     ("report", "put", Status.DRAFT, NOT_ALLOWED),
     ("report", "delete", Status.DRAFT, NOT_ALLOWED),
@@ -887,7 +889,7 @@ MATRIX = [
             "staff_b": 404,
             "secretary": 403,
             "auditor": 403,
-            "grid_worker": 404,
+            "grid_worker": 403,
         },
     ),
     ("ratings", "get", "RATED", EVERYONE),

@@ -1,10 +1,21 @@
 from collections import Counter
 from datetime import date
+from itertools import pairwise
 
 import pytest
 
+from branches.demo.users import demo_users_create
 from branches.demo.values import demo_values_seed
-from branches.models import BranchRating, MonthlyReport, OrgUnit, StarAssessment
+from branches.models import (
+    BranchRating,
+    Evidence,
+    MonthlyReport,
+    OrgUnit,
+    ReportEvent,
+    ReportValue,
+    StarAssessment,
+)
+from governance.models import User
 from tests.branches.factories import OrgUnitFactory
 
 TODAY = date(2026, 11, 22)
@@ -59,3 +70,114 @@ def test_demo_values_are_deterministic_for_a_seed(county):
         BranchRating.objects.order_by("unit_id", "period", "kind").values_list("unit_id", "level")
     )
     assert first == second
+
+
+# The workflow fields, evidence and timeline are what the services would have written.
+
+Action = ReportEvent.Action
+STATUS_STEPS = {
+    "DRAFT": [Action.CREATED],
+    "SUBMITTED": [Action.CREATED, Action.SUBMITTED],
+    "RETURNED": [Action.CREATED, Action.SUBMITTED, Action.RETURNED],
+    "APPROVED": [Action.CREATED, Action.SUBMITTED, Action.APPROVED],
+}
+RESUBMITTED = [Action.RETURNED, Action.RESUBMITTED]
+
+
+@pytest.fixture
+def seeded(county):
+    demo_values_seed(seed=7, today=TODAY)
+    return county
+
+
+def test_every_report_past_draft_names_its_submitter_and_a_different_reviewer(seeded):
+    reports = MonthlyReport.objects.select_related("submitted_by", "reviewed_by")
+    for report in reports.exclude(status="DRAFT"):
+        assert report.submitted_by is not None, report
+        assert report.first_submitted_at <= report.submitted_at, report
+    for report in reports.filter(status__in=["APPROVED", "RETURNED"]):
+        assert report.reviewed_by is not None, report
+        assert report.reviewed_by != report.submitted_by, report
+        assert report.reviewed_at >= report.first_submitted_at, report
+        assert report.reviewed_by.role == "TOWNSHIP_STAFF"
+        assert report.unit.path.startswith(report.reviewed_by.unit.path)
+    for report in reports.filter(status="RETURNED"):
+        assert report.return_reason
+    assert not reports.filter(status="DRAFT", submitted_by__isnull=False).exists()
+
+
+def test_each_timeline_leads_in_order_to_the_reports_status(seeded):
+    events = {}
+    for event in ReportEvent.objects.order_by("occurred_at", "id"):
+        events.setdefault(event.report_id, []).append(event)
+    reports = list(MonthlyReport.objects.all())
+    resubmitted = 0
+    for report in reports:
+        timeline = events[report.pk]
+        steps = [e.action for e in timeline if e.action != Action.EVIDENCE_ADDED]
+        if steps[2:4] == RESUBMITTED and report.status != "RETURNED":
+            resubmitted += 1
+            steps = steps[:2] + steps[4:]
+        assert steps == STATUS_STEPS[report.status], (report, steps)
+        changes = [e for e in timeline if e.to_status]
+        assert changes[-1].to_status == report.status
+        assert all(a.to_status == b.from_status for a, b in pairwise(changes))
+        assert all(e.actor is not None and e.actor_name for e in timeline)
+        assert [e.occurred_at for e in timeline] == sorted(e.occurred_at for e in timeline)
+        assert report.created_at == timeline[0].occurred_at
+        for event in timeline:
+            if event.action == Action.RETURNED:
+                assert event.reason and event.actor != timeline[1].actor
+    assert resubmitted > 0  # some reports were returned once and resubmitted
+
+
+def test_each_positive_value_that_needs_evidence_has_a_real_file(seeded, settings):
+    values = ReportValue.objects.select_related("criterion", "report__submitted_by")
+    needing = [v for v in values if v.criterion.evidence_required and v.value]
+    assert needing
+    evidence = {e.value_id: e for e in Evidence.objects.all()}
+    assert set(evidence) == {v.pk for v in needing}
+    kinds = set()
+    for value in needing:
+        item = evidence[value.pk]
+        content = (settings.MEDIA_ROOT / item.file.name).read_bytes()
+        assert len(content) == item.size
+        extension = item.file.name.rsplit(".", 1)[1]
+        kinds.add(extension)
+        assert item.original_name.endswith(f".{extension}")
+        if extension == "pdf":
+            assert content.startswith(b"%PDF-1.4") and content.rstrip().endswith(b"%%EOF")
+        else:
+            assert content.startswith(b"\x89PNG\r\n\x1a\n")
+        if value.report.submitted_by is not None:
+            assert item.uploaded_by == value.report.submitted_by
+    assert kinds == {"pdf", "png"}
+
+
+def test_townships_without_two_staff_logins_get_colleagues_who_cannot_log_in(seeded):
+    colleagues = User.objects.filter(username__startswith="staff_")
+    assert colleagues.count() == 6  # two for each of the fixture's three townships
+    assert not any(user.has_usable_password() for user in colleagues)
+
+
+def test_the_demo_secretary_submits_their_own_branch_and_township_a_staff_review_it(tree):
+    OrgUnit.objects.filter(pk=tree.village_a1.pk).update(secretary_name="张书记")
+    tree.village_a1.refresh_from_db()
+    seeded_users = demo_users_create(
+        province=tree.province,
+        city=tree.city,
+        county=tree.county,
+        townships=[tree.township_a, tree.township_b],
+        village=tree.village_a1,
+        grid_unit=tree.compound_a1,
+    )
+    demo_values_seed(seed=7, today=TODAY)
+    by_name = {user.username: user for user in seeded_users}
+    own = MonthlyReport.objects.filter(unit=tree.village_a1).exclude(status="DRAFT")
+    assert {r.submitted_by for r in own} == {by_name["demo_shuji"]}
+    sibling = MonthlyReport.objects.filter(unit=tree.village_a2, status="APPROVED")
+    assert {r.submitted_by for r in sibling} == {by_name["demo_zhen_a"]}
+    assert {r.reviewed_by for r in sibling} == {by_name["demo_zhen_a2"]}
+    in_b = MonthlyReport.objects.filter(unit=tree.village_b1, status="APPROVED")
+    assert {r.reviewed_by for r in in_b} == {by_name["demo_zhen_b"]}
+    assert {r.submitted_by.username for r in in_b} == {"staff_410102002_1"}

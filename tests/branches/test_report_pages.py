@@ -613,7 +613,7 @@ EXPECTED = {
     "county_leader": [200, 200, 403, 200, 403, 302, 200, 404],
     "staff_a": [200, 200, 302, 200, 302, 403, 200, 404],
     "staff_b": [404, 404, 404, 404, 404, 404, 404, 404],
-    "secretary": [200, 404, 302, 403, 403, 403, 200, 404],
+    "secretary": [200, 404, 302, 404, 404, 403, 200, 404],
     "auditor": [200, 200, 403, 200, 403, 403, 200, 404],
     "grid_worker": [403, 403, 403, 403, 403, 403, 403, 403],
 }
@@ -705,3 +705,18 @@ def test_a_read_only_post_changes_nothing(tree, scene, personas, login):
     )
     scene["to_review"].refresh_from_db()
     assert scene["to_review"].status == Status.SUBMITTED
+
+
+@pytest.mark.parametrize("state", [Status.SUBMITTED, Status.APPROVED])
+def test_a_report_whose_submitter_and_reviewer_accounts_are_gone_still_opens(
+    state, tree, criteria, personas, login
+):
+    report = (approved if state == Status.APPROVED else submitted)(
+        tree.village_a2, personas.staff_a
+    )
+    # Deleted accounts leave the report (SET_NULL); the page must not read their names.
+    MonthlyReport.objects.filter(pk=report.pk).update(submitted_by=None, reviewed_by=None)
+    response = login(personas.county_leader).get(edit_url(tree.village_a2))
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert ("审核通过" if state == Status.APPROVED else "提交，等待乡镇(街道)审核") in text

@@ -58,12 +58,15 @@ def test_another_seed_gives_other_names():
     assert {name for (name,) in OrgUnit.objects.values_list("name")} != first
 
 
-def test_the_town_scale_is_one_township_of_about_twenty_branches():
+def test_the_town_scale_is_a_street_of_about_twenty_branches_and_a_small_town():
     seed()
 
     levels = Counter(OrgUnit.objects.values_list("level", flat=True))
-    assert [levels[level] for level in (L.PROVINCE, L.CITY, L.COUNTY, L.TOWNSHIP)] == [1, 1, 1, 1]
-    assert 18 <= levels[L.VILLAGE] <= 22
+    assert [levels[level] for level in (L.PROVINCE, L.CITY, L.COUNTY, L.TOWNSHIP)] == [1, 1, 1, 2]
+    street, town = OrgUnit.objects.filter(level=L.TOWNSHIP).order_by("code")
+    assert street.name.endswith("街道") and town.name.endswith("镇")
+    assert 18 <= OrgUnit.objects.under(street).rated().count() <= 22
+    assert 4 <= OrgUnit.objects.under(town).rated().count() <= 6
     rated = Counter(OrgUnit.objects.rated().values_list("area_type", flat=True))
     assert rated[A.RURAL] > 0 and rated[A.URBAN] > 0
     for community in OrgUnit.objects.rated().filter(area_type=A.URBAN):
@@ -73,7 +76,6 @@ def test_the_town_scale_is_one_township_of_about_twenty_branches():
             assert 2 <= OrgUnit.objects.get_children_count(compound) <= 6
     assert OrgUnit.objects.get(level=L.PROVINCE).name == "河南省"
     assert OrgUnit.objects.get(level=L.CITY).code == "4101"
-    assert OrgUnit.objects.get(level=L.TOWNSHIP).name.endswith(("街道", "镇"))
 
 
 def expected_party_kinds(unit) -> set[str]:
@@ -118,7 +120,10 @@ def test_it_creates_one_user_per_role_who_can_log_in(client):
 
     users = list(User.objects.filter(username__startswith="demo_").select_related("unit"))
     roles = Counter(user.role for user in users)
-    assert roles == {role: 1 for role in User.Role.values} | {User.Role.LEADER: 2}
+    assert roles == {role: 1 for role in User.Role.values} | {
+        User.Role.LEADER: 3,
+        User.Role.TOWNSHIP_STAFF: 3,
+    }
     for user in users:
         assert user.username in out
         response = client.post(
@@ -137,11 +142,13 @@ def test_each_demo_user_works_at_the_level_of_their_role():
     admin = by_name["demo_admin"]
     assert admin.is_superuser and admin.is_staff and admin.unit is None
     assert by_name["demo_sheng"].unit.level == L.PROVINCE
+    assert by_name["demo_shi"].unit.name == "郑州市"
     assert by_name["demo_xian"].unit.level == L.COUNTY
+    assert by_name["demo_xian"].unit.path.startswith(by_name["demo_shi"].unit.path)
     assert by_name["demo_shenji"].unit == by_name["demo_xian"].unit
-    staff = [by_name["demo_zhen_a"].unit, by_name["demo_zhen_b"].unit]
-    assert [unit.level for unit in staff] == [L.TOWNSHIP, L.TOWNSHIP]
-    assert staff[0] != staff[1]
+    staff = [by_name[name].unit for name in ("demo_zhen_a", "demo_zhen_a2", "demo_zhen_b")]
+    assert [unit.level for unit in staff] == [L.TOWNSHIP, L.TOWNSHIP, L.TOWNSHIP]
+    assert staff[0] == staff[1] != staff[2]
     secretary_unit = by_name["demo_shuji"].unit
     assert secretary_unit.level == L.VILLAGE
     secretary = by_name["demo_shuji"]
@@ -194,5 +201,6 @@ def test_reset_replaces_the_hierarchy_and_the_accounts_inside_it(personas):
     assert not User.objects.filter(username="staff_a").exists()
     # An administrator without a unit works outside the hierarchy and stays.
     assert User.objects.filter(username="admin").exists()
-    assert OrgUnit.objects.get(level=L.TOWNSHIP).code == "410102001"
+    townships = OrgUnit.objects.filter(level=L.TOWNSHIP).order_by("code")
+    assert [unit.code for unit in townships] == ["410102001", "410102100"]
     assert OrgUnit.history.filter(code="410102002").count() == 0

@@ -6,6 +6,7 @@ from django.core.management import call_command
 
 from branches.demo.users import DEMO_PASSWORD
 from branches.models import OrgUnit
+from tests.governance.factories import UserFactory
 
 COMMAND = "governance.management.commands.setup_demo_if_empty"
 
@@ -42,3 +43,16 @@ def test_it_says_how_to_create_a_login_when_there_is_none(tree):
 
     seed.assert_not_called()
     assert "createsuperuser" in out
+
+
+def test_accounts_that_cannot_log_in_are_not_listed(personas, tree):
+    colleague = UserFactory(
+        username="staff_410102002_1", role="TOWNSHIP_STAFF", unit=tree.township_b
+    )
+    colleague.set_unusable_password()
+    colleague.save()
+
+    out, _seed = run_command()
+
+    assert "staff_a" in out
+    assert "staff_410102002_1" not in out

@@ -94,7 +94,8 @@ class Command(BaseCommand):
         result = demo_values_seed(seed=seed)
         self.stdout.write(
             _(
-                "已生成 %(first)s 至 %(last)s 的月度填报 %(reports)d 份、指标值 %(values)d 个，"
+                "已生成 %(first)s 至 %(last)s 的月度填报 %(reports)d 份、指标值 %(values)d 个、"
+                "佐证材料 %(evidence)d 份、流程记录 %(events)d 条，"
                 "并计算了星级（用时 %(seconds).1f 秒）。"
             )
             % {
@@ -102,6 +103,8 @@ class Command(BaseCommand):
                 "last": f"{result.months[-1]:%Y-%m}",
                 "reports": result.reports,
                 "values": result.values,
+                "evidence": result.evidence,
+                "events": result.events,
                 "seconds": time.perf_counter() - started,
             }
         )

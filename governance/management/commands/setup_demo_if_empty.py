@@ -4,6 +4,7 @@
 changes made in the browser) instead of seeding on top of it.
 """
 
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
@@ -28,8 +29,10 @@ class Command(BaseCommand):
             _("数据库里已有 %(count)d 个组织单位，未重新载入演示数据。")
             % {"count": OrgUnit.objects.count()}
         )
+        # Accounts without a usable password (the demo's colleagues) cannot log in.
         users = list(
             User.objects.filter(is_active=True)
+            .exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX)
             .select_related("unit")
             .order_by("role", "username")[:LISTED_USERS]
         )
