@@ -209,7 +209,8 @@ def test_a_file_of_another_report_is_not_found_under_this_one(tree, report, pers
 # Permissions: persona × endpoint × method → status.
 
 ALL_PERSONAS = [*PERSONA_NAMES, "anonymous"]
-READ = dict.fromkeys(PERSONA_NAMES, 200) | {"staff_b": 404, "grid_worker": 404}
+# Grid workers read no reports (one rule with the report page): 403 whatever the report.
+READ = dict.fromkeys(PERSONA_NAMES, 200) | {"staff_b": 404, "grid_worker": 403}
 READ_ONLY = {"province_leader": 403, "county_leader": 403, "auditor": 403, "grid_worker": 403}
 
 

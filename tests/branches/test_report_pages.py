@@ -711,12 +711,14 @@ def test_a_read_only_post_changes_nothing(tree, scene, personas, login):
 def test_a_report_whose_submitter_and_reviewer_accounts_are_gone_still_opens(
     state, tree, criteria, personas, login
 ):
-    report = (approved if state == Status.APPROVED else submitted)(
-        tree.village_a2, personas.staff_a
-    )
+    if state == Status.APPROVED:
+        report = approved(tree.village_a2, personas.staff_a, checker=personas.staff_a2)
+    else:
+        report = submitted(tree.village_a2, personas.staff_a)
     # Deleted accounts leave the report (SET_NULL); the page must not read their names.
     MonthlyReport.objects.filter(pk=report.pk).update(submitted_by=None, reviewed_by=None)
     response = login(personas.county_leader).get(edit_url(tree.village_a2))
     assert response.status_code == 200
     text = response.content.decode()
-    assert ("审核通过" if state == Status.APPROVED else "提交，等待乡镇(街道)审核") in text
+    assert ("审核通过" if state == Status.APPROVED else "等待乡镇(街道)审核") in text
+    assert ("审核人账号已删除" if state == Status.APPROVED else "提交人账号已删除") in text

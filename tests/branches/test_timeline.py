@@ -380,7 +380,7 @@ EVENTS_API_EXPECTED = {
     "staff_b": 404,
     "secretary": 404,
     "auditor": 200,
-    "grid_worker": 404,
+    "grid_worker": 403,
     "anonymous": 401,
 }
 
