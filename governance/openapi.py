@@ -3,19 +3,27 @@
 drf-spectacular documents the success bodies; this schema class adds the errors every operation
 can answer, unless the operation declares that status with a body of its own:
 
-- 400 for an operation with a request body or query filters: an object keyed by the request's
+- 400 for an operation with a request body or parameters: an object keyed by the request's
   field names (or filter names), each with a list of messages; `non_field_errors` for the
-  service refusals; `detail` for a body that is not valid JSON or form data.
+  service refusals; `detail` for a request refused whole (a body that does not parse, control
+  characters in the URL).
 - 401 and 403 for an operation that needs a login: `{"detail": "..."}`.
 - 404 for an operation on one object (path parameters) or a paginated list (a page past the
   end): `{"detail": "..."}`.
 - 415 for an operation with a request body sent in a type it does not parse.
+
+A read-only choice field over a model field that may be blank documents "" among its values:
+DRF drops `allow_blank` from read-only model fields, and the schema lost it with it (`area_type`
+above the village level, `party_org_kind` of a unit without a party organisation).
 
 A declared status without a body (`OpenApiResponse(description=...)`) keeps its description
 and gets the body documented here. Methods a path lacks answer 405; OpenAPI has no place for
 an operation that does not exist, so the schemathesis stage checks those (unsupported_method).
 """
 
+import copy
+
+from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent, force_instance, is_serializer
@@ -56,7 +64,28 @@ def camel(operation_id: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in operation_id.split("_"))
 
 
+def model_field_is_blank(field) -> bool:
+    model = getattr(getattr(field.parent, "Meta", None), "model", None)
+    if model is None or "." in field.source:
+        return False
+    try:
+        return model._meta.get_field(field.source).blank
+    except FieldDoesNotExist:
+        return False
+
+
 class PortalAutoSchema(AutoSchema):
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        if (
+            isinstance(field, serializers.ChoiceField)
+            and field.read_only
+            and not field.allow_blank
+            and model_field_is_blank(field)
+        ):
+            field = copy.copy(field)
+            field.allow_blank = True
+        return super()._map_serializer_field(field, direction, bypass_extensions)
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         if direction != "response":
@@ -93,9 +122,13 @@ class PortalAutoSchema(AutoSchema):
         return [p["name"] for p in self._get_parameters() if p["in"] == "path"]
 
     def _validation_error_schema(self):
-        """The 400 body: the request's fields, or the filters of a list; None if it has neither."""
+        """The 400 body: the request's fields or the list's filters, and `detail`."""
+        parameters = self._get_parameters()
+        has_body = self._has_request_body()
+        if not parameters and not has_body:
+            return None
         properties = {}
-        if self._has_request_body():
+        if has_body:
             serializer = force_instance(self.get_request_serializer())
             if is_serializer(serializer):
                 for name, field in serializer.fields.items():
@@ -103,10 +136,6 @@ class PortalAutoSchema(AutoSchema):
                         nested = isinstance(field, COMPOSITE_FIELDS)
                         properties[name] = NESTED_MESSAGES if nested else MESSAGES
             properties[api_settings.NON_FIELD_ERRORS_KEY] = MESSAGES
-            properties["detail"] = {
-                "type": "string",
-                "description": _("请求体无法解析（如不是合法的 JSON）"),
-            }
         else:
             # An out-of-range page is a 404, a bad page size falls back to the default.
             paginator = self._get_paginator()
@@ -115,11 +144,13 @@ class PortalAutoSchema(AutoSchema):
                 if paginator and self._is_list_view()
                 else set()
             )
-            for parameter in self._get_parameters():
+            for parameter in parameters:
                 if parameter["in"] == "query" and parameter["name"] not in paging:
                     properties[parameter["name"]] = MESSAGES
-        if not properties:
-            return None
+        properties["detail"] = {
+            "type": "string",
+            "description": _("请求无法处理：请求体不是合法的 JSON，或网址、参数中含控制字符"),
+        }
         component = ResolvedComponent(
             name=f"{camel(self.get_operation_id())}Error",
             type=ResolvedComponent.SCHEMA,
