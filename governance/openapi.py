@@ -56,7 +56,7 @@ DESCRIPTIONS = {
     "401": _("未登录：缺少或带了无效的访问令牌"),
     "403": _("您的角色不能执行该操作"),
     "404": _("对象不存在或不在您的管辖范围内；列表中页码超出范围"),
-    "415": _("请求体的类型不受支持，请使用 application/json"),
+    "415": _("请求体的类型不受支持：请按本接口列出的类型发送，如 application/json"),
 }
 
 
@@ -128,9 +128,13 @@ class PortalAutoSchema(AutoSchema):
         if not parameters and not has_body:
             return None
         properties = {}
+        # A body described by a plain schema rather than a serializer: its field names are not
+        # known here, so any key may carry messages.
+        other_keys = False
         if has_body:
             serializer = force_instance(self.get_request_serializer())
-            if is_serializer(serializer):
+            other_keys = not is_serializer(serializer)
+            if not other_keys:
                 for name, field in serializer.fields.items():
                     if not field.read_only:
                         nested = isinstance(field, COMPOSITE_FIELDS)
@@ -159,7 +163,7 @@ class PortalAutoSchema(AutoSchema):
                 "type": "object",
                 "description": _("错误说明：键为出错的字段或参数，值为说明及改正方法"),
                 "properties": properties,
-                "additionalProperties": False,
+                "additionalProperties": NESTED_MESSAGES if other_keys else False,
                 "minProperties": 1,
             },
         )
