@@ -12,13 +12,6 @@ Level = OrgUnit.Level
 
 
 class OrgUnitSerializer(serializers.ModelSerializer):
-    # Declared: a read-only model field would drop allow_blank, and the schema with it.
-    area_type = serializers.ChoiceField(
-        choices=OrgUnit.AreaType.choices,
-        allow_blank=True,
-        read_only=True,
-        help_text=_("区域类型：RURAL 农村，URBAN 城市社区；村(社区)以上的单位为空字符串"),
-    )
     level_display = serializers.CharField(
         source="get_level_display", read_only=True, help_text=_("层级名称，如“村(社区)”")
     )
