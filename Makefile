@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 PY_STAMP := $(VENV)/.installed
 ASSETS_STAMP := static/vendor/.installed
 
-.PHONY: run install assets test lint format migrations-check worker beat clean
+.PHONY: run install assets test lint format migrations-check api-fuzz worker beat clean
 
 run: install assets
 	$(MANAGE) migrate --noinput
@@ -52,6 +52,10 @@ format: install
 
 migrations-check: install
 	$(MANAGE) makemigrations --check --dry-run
+
+# schemathesis against a live server on a fresh demo database (scripts/api-fuzz.sh).
+api-fuzz: install assets
+	scripts/api-fuzz.sh
 
 # Worker and beat need a broker; the web process must use the same one (export
 # CELERY_BROKER_URL for `make run` too), otherwise it runs tasks in-process.

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from branches.api.criteria import CriteriaSetViewSet
+from branches.api.fields import DetailSerializer
 from branches.api.ratings import RatingViewSet
 from branches.api.reports import MonthlyReportViewSet
 from branches.api.units import OrgUnitViewSet
@@ -82,7 +83,7 @@ class TokenSerializer(serializers.Serializer):
     responses={
         200: TokenSerializer,
         400: OpenApiResponse(description=_("用户名或密码不正确，或缺少必填项")),
-        429: OpenApiResponse(description=_("登录失败次数过多，已被暂时锁定")),
+        429: OpenApiResponse(DetailSerializer, description=_("登录失败次数过多，已被暂时锁定")),
     },
     auth=[],
 )

@@ -84,6 +84,8 @@ def unit_code_filter(description, **kwargs):
 
 
 class ServiceErrorSerializer(serializers.Serializer):
+    """Service refusals only: a whole 400 body is documented by governance.openapi."""
+
     non_field_errors = serializers.ListField(
         child=serializers.CharField(), help_text=_("错误说明，每条说明一个问题及改正方法")
     )

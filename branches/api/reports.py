@@ -19,13 +19,13 @@ from rest_framework.response import Response
 
 from branches.api.evidence import ReportEvidenceMixin
 from branches.api.fields import (
+    PERIOD_SCHEMA,
     ConflictSerializer,
     DetailSerializer,
     EnteredValueField,
     PeriodField,
     PeriodFilter,
     RawValueField,
-    ServiceErrorSerializer,
     service_errors,
     unit_code_filter,
 )
@@ -163,9 +163,14 @@ class VisibleUnitField(serializers.SlugRelatedField):
         return OrgUnit.objects.visible_to(self.context["request"].user)
 
 
+@extend_schema_field({**PERIOD_SCHEMA, "description": _("月份，格式 YYYY-MM，如 2026-03")})
+class PeriodInputField(CleanCharField):
+    """A month as typed; `ReportCreateSerializer.validate_period` parses it."""
+
+
 class ReportCreateSerializer(serializers.Serializer):
     unit = VisibleUnitField(help_text=_("村(社区)单位编码"))
-    period = CleanCharField(label=_("月份"), help_text=_("月份，格式 YYYY-MM，如 2026-03"))
+    period = PeriodInputField(label=_("月份"))
 
     def validate_period(self, value):
         try:
@@ -298,9 +303,8 @@ def with_values(reports):
 
 
 WRITE_ERRORS = {
-    400: OpenApiResponse(
-        ServiceErrorSerializer, description=_("请求无效或当前状态不允许该操作，见错误说明")
-    ),
+    # The body (the request's fields, non_field_errors) is documented by PortalAutoSchema.
+    400: OpenApiResponse(description=_("请求无效或当前状态不允许该操作，见错误说明")),
     403: OpenApiResponse(DetailSerializer, description=_("您的角色不能执行该操作")),
     404: OpenApiResponse(DetailSerializer, description=_("报表不存在或不在您的管辖范围内")),
     409: OpenApiResponse(ConflictSerializer, description=_("报表已被他人修改（版本号过期）")),

@@ -238,7 +238,7 @@ class TestSchemaAndDocs:
 
         operation = schema["paths"]["/api/v1/auth/token/"]["post"]
         assert operation["summary"] == "获取访问令牌"
-        assert set(operation["responses"]) == {"200", "400", "429"}
+        assert set(operation["responses"]) == {"200", "400", "415", "429"}
         assert "security" not in operation
 
     def test_the_docs_page_loads_swagger_ui_from_our_own_static_files(self, personas, login):
