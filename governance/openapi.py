@@ -125,7 +125,11 @@ class PortalAutoSchema(AutoSchema):
         """The 400 body: the request's fields or the list's filters, and `detail`."""
         parameters = self._get_parameters()
         has_body = self._has_request_body()
-        if not parameters and not has_body:
+        if (
+            not parameters
+            and not has_body
+            and self.method not in ("POST", "PUT", "PATCH", "DELETE")
+        ):
             return None
         properties = {}
         # A body described by a plain schema rather than a serializer: its field names are not
@@ -151,6 +155,9 @@ class PortalAutoSchema(AutoSchema):
             for parameter in parameters:
                 if parameter["in"] == "query" and parameter["name"] not in paging:
                     properties[parameter["name"]] = MESSAGES
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+            # A write without a body (a delete, an action) can still be refused by a service.
+            properties[api_settings.NON_FIELD_ERRORS_KEY] = MESSAGES
         properties["detail"] = {
             "type": "string",
             "description": _("请求无法处理：请求体不是合法的 JSON，或网址、参数中含控制字符"),

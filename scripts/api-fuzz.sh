@@ -50,7 +50,7 @@ fi
 unset CELERY_BROKER_URL REDIS_URL
 export DEBUG=false ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=false
 SECRET_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(64))')
-export SECRET_KEY STATIC_ROOT="$WORK_DIR/static"
+export SECRET_KEY STATIC_ROOT="$WORK_DIR/static" MEDIA_ROOT="$WORK_DIR/media"
 # Fuzzed credentials must not lock the demo logins out half-way through the run.
 export AXES_FAILURE_LIMIT=1000
 # No crash cache: a failure found by an earlier run must not be replayed into this one.

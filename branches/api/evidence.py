@@ -5,6 +5,8 @@ viewset's jurisdiction-scoped queryset; writes go through `branches.services.wor
 same functions the data-entry page calls.
 """
 
+import mimetypes
+
 from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -18,7 +20,6 @@ from rest_framework.response import Response
 from branches.api.fields import (
     ConflictSerializer,
     DetailSerializer,
-    ServiceErrorSerializer,
     service_errors,
 )
 from branches.models import Evidence
@@ -99,9 +100,13 @@ NOT_FOUND = OpenApiResponse(
     DetailSerializer, description=_("报表或文件不存在，或不在您的管辖范围内")
 )
 FORBIDDEN = OpenApiResponse(DetailSerializer, description=_("您的角色不能执行该操作"))
+# No body here: the schema class documents the real 400 body (field errors or non_field_errors).
 REFUSED = OpenApiResponse(
-    ServiceErrorSerializer,
     description=_("文件不合格（类型、内容、大小、数量）或报表已提交、已审核，见错误说明"),
+)
+# A download is served as the type of its extension (FileResponse guesses it from the name).
+DOWNLOAD_TYPES = sorted(
+    {mimetypes.guess_type(f"x{extension}")[0] for extension in workflow.EVIDENCE_EXTENSIONS}
 )
 CONFLICT = OpenApiResponse(ConflictSerializer, description=_("报表正被他人修改，请稍后重试"))
 
@@ -177,9 +182,10 @@ class ReportEvidenceMixin:
         description=_("返回文件本身（Content-Disposition: attachment，文件名为上传时的原名）。"),
         parameters=[EVIDENCE_ID],
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
-                OpenApiTypes.BINARY, description=_("文件内容")
-            ),
+            **{
+                (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description=_("文件内容"))
+                for content_type in DOWNLOAD_TYPES
+            },
             404: NOT_FOUND,
         },
     )
