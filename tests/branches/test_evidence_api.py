@@ -268,7 +268,16 @@ def test_the_schema_documents_the_evidence_endpoints(personas, login):
     assert list(body) == ["multipart/form-data"]
     assert set(listing["post"]["responses"]) >= {"201", "400", "403", "404"}
     assert set(item["delete"]["responses"]) >= {"204", "400", "403", "404"}
-    assert "application/octet-stream" in item["get"]["responses"]["200"]["content"]
+    # A file is served as the type its extension names, and each one is documented.
+    assert set(item["get"]["responses"]["200"]["content"]) == {
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "application/msword",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
 
 
 def test_a_returned_report_needing_evidence_is_completed_and_resubmitted_through_the_api_alone(
