@@ -450,3 +450,15 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(name, fmt, tree, pers
     many_queries, many = exported()
     assert len(many) > len(few)
     assert many_queries == few_queries, (few_queries, many_queries)
+
+
+def test_auditors_reach_the_month_values_export_from_the_review_page(
+    tree, criteria, personas, login
+):
+    client = login(personas.auditor)
+    review = reverse("branches:report_review", args=[tree.township_a.code, "2026-03"])
+    text = client.get(review).content.decode()
+    for fmt in ("csv", "xlsx"):
+        url = reverse("branches:values_export", args=[tree.township_a.code, "2026-03", fmt])
+        assert f'href="{url}"' in text
+        assert client.get(url).status_code == 200
