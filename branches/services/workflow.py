@@ -32,6 +32,7 @@ from branches.models import (
     ReportEvent,
     ReportValue,
 )
+from branches.validators import text_problem
 
 logger = logging.getLogger(__name__)
 
@@ -459,6 +460,10 @@ def evidence_check(upload) -> None:
     """An evidence file's type (by name and by content) and size; forms call it to show the
     error beside the field, the services call it again."""
     name = os.path.basename(upload.name or "")
+    # The one text rule: a bidi override makes "x\u202efdp.exe" read as "xexe.pdf".
+    problem = text_problem(name)
+    if problem:
+        raise ValidationError(_("文件名%(problem)s") % {"problem": problem})
     extension = os.path.splitext(name)[1].lower()
     if extension not in EVIDENCE_EXTENSIONS:
         raise ValidationError(

@@ -148,6 +148,15 @@ def test_the_service_refuses_a_renamed_file_that_skipped_the_form(report, person
     assert not report.events.filter(action=Action.EVIDENCE_ADDED).exists()
 
 
+@pytest.mark.parametrize("name", ["发票\u202efdp.exe.pdf", "会议\x07记录.pdf", "a\x00.pdf"])
+def test_a_file_name_with_a_control_or_bidi_character_is_refused(report, personas, name):
+    with pytest.raises(ValidationError) as error:
+        add(report, personas.staff_a, samples.upload(name, samples.pdf()))
+
+    assert error.value.messages[0].startswith("文件名含有")
+    assert not Evidence.objects.exists()
+
+
 # Adding, deleting, replacing -------------------------------------------------------------------
 
 
