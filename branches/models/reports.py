@@ -13,23 +13,33 @@ class UnitScopedQuerySet(models.QuerySet):
     """Records of a unit, scoped by the unit's live path (never by a stored copy of it,
     so that a unit moved in the tree leaves its old jurisdiction at once)."""
 
+    # How a row reaches its unit's path.
+    path_lookup = "unit__path"
+
+    def role_may_read(self, user) -> bool:
+        return True
+
     def visible_to(self, user):
         path = jurisdiction_path(user)
-        if path is None:
+        if path is None or not self.role_may_read(user):
             return self.none()
-        return self.filter(unit__path__startswith=path) if path else self
+        return self.filter(**{f"{self.path_lookup}__startswith": path}) if path else self
 
     def under(self, unit):
-        return self if unit.depth == 1 else self.filter(unit__path__startswith=unit.path)
+        if unit.depth == 1:
+            return self
+        return self.filter(**{f"{self.path_lookup}__startswith": unit.path})
 
 
-class MonthlyReportQuerySet(UnitScopedQuerySet):
-    def visible_to(self, user):
-        """Reports in the user's jurisdiction, if their role reads reports at all."""
-        if not getattr(user, "can_read_reports", False):
-            return self.none()
-        return super().visible_to(user)
+class ReportRecordQuerySet(UnitScopedQuerySet):
+    """Reports and what hangs off them (events, evidence): one access rule for all of them,
+    the jurisdiction and `User.can_read_reports`."""
 
+    def role_may_read(self, user) -> bool:
+        return getattr(user, "can_read_reports", False)
+
+
+class MonthlyReportQuerySet(ReportRecordQuerySet):
     def for_period(self, period):
         return self.filter(period=period)
 
@@ -150,13 +160,8 @@ class ReportValue(models.Model):
         return self.value_bool if self.value_bool is not None else self.value_number
 
 
-class ReportEventQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Events of the reports `user` may read (scoped by the report's unit, as reports are)."""
-        path = jurisdiction_path(user)
-        if path is None or not getattr(user, "can_read_reports", False):
-            return self.none()
-        return self.filter(report__unit__path__startswith=path) if path else self
+class ReportEventQuerySet(ReportRecordQuerySet):
+    path_lookup = "report__unit__path"
 
 
 class ReportEvent(models.Model):
@@ -218,13 +223,8 @@ def evidence_upload_to(instance, filename):
     return f"evidence/{report.period:%Y/%m}/{report.unit.code}/{filename}"
 
 
-class EvidenceQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Evidence of the reports `user` may read (scoped by the report's unit, as reports are)."""
-        path = jurisdiction_path(user)
-        if path is None:
-            return self.none()
-        return self.filter(value__report__unit__path__startswith=path) if path else self
+class EvidenceQuerySet(ReportRecordQuerySet):
+    path_lookup = "value__report__unit__path"
 
 
 class Evidence(models.Model):
