@@ -10,6 +10,7 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
+from rest_framework.views import exception_handler as drf_exception_handler
 
 from branches.api.criteria import CriteriaSetViewSet
 from branches.api.fields import DetailSerializer
@@ -17,6 +18,17 @@ from branches.api.ratings import RatingViewSet
 from branches.api.reports import MonthlyReportViewSet
 from branches.api.units import OrgUnitViewSet
 from governance.models import User
+
+NOT_FOUND = _("未找到：该对象不存在，或不在您的管辖范围内。")
+
+
+def exception_handler(exc, context):
+    """DRF's answers, but a missing object says so in Chinese and never names the model
+    (Django's Http404 text is "No OrgUnit matches the given query.")."""
+    response = drf_exception_handler(exc, context)
+    if response is not None and response.status_code == status.HTTP_404_NOT_FOUND:
+        response.data = {"detail": str(NOT_FOUND)}
+    return response
 
 
 class LockedOut(exceptions.APIException):

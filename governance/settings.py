@@ -183,6 +183,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "governance.openapi.PortalAutoSchema",
+    "EXCEPTION_HANDLER": "governance.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "五星支部门户 API",

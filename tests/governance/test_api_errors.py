@@ -210,3 +210,10 @@ class TestHandlers:
             handler404,
             handler500,
         )
+
+
+def test_a_missing_object_answers_a_chinese_404_that_names_no_model(tree, personas, login):
+    response = login(personas.staff_a).get("/api/v1/units/999999/")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "未找到：该对象不存在，或不在您的管辖范围内。"}
