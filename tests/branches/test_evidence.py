@@ -379,5 +379,5 @@ def test_a_file_whose_uploader_was_deleted_still_shows(tree, report, personas, l
 
     assert response.status_code == 200
     text = response.content.decode()
-    assert "离职前上传.pdf" in text and "已注销的用户" in text
+    assert "离职前上传.pdf" in text and "（账号已删除）" in text
     assert Evidence.objects.get().uploaded_by is None
