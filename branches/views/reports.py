@@ -515,7 +515,10 @@ def report_review(request, code, period):
                     % {"n": len(versions) - len(chosen), "township": township.name}
                 )
             verb = _("审核通过") if form.cleaned_data["action"] == ReviewForm.APPROVE else _("退回")
-            messages.success(request, _("已%(verb)s %(n)s 份报表。") % {"verb": verb, "n": done})
+            if done or not failures:
+                messages.success(
+                    request, _("已%(verb)s %(n)s 份报表。") % {"verb": verb, "n": done}
+                )
             if failures:
                 messages.error(
                     request,

@@ -36,6 +36,19 @@ class TestRequestCharacters:
         assert response.status_code == 400
         assert "请求无效" in response.content.decode()
 
+    def test_the_400_is_the_chinese_page_and_api_json_also_with_debug_on(
+        self, settings, personas, login
+    ):
+        settings.DEBUG = True  # `make run`: Django would otherwise show its English debug page
+        client = login(personas.staff_a)
+
+        page = client.get("/units/search/?q=%00")
+        api = client.get("/api/v1/units/?search=%00")
+
+        assert page.status_code == api.status_code == 400
+        assert "请求无效" in page.content.decode()
+        assert api.json()["detail"].startswith("请求无效")
+
     def test_a_nul_in_a_path_without_its_slash_ends_at_400_too(self, personas, login):
         response = login(personas.staff_a).get("/units/41%00", follow=True)
 
