@@ -1,13 +1,8 @@
 """Request and response rules that hold for every page and API endpoint."""
 
-import re
-
 from django.utils.cache import patch_cache_control
 
-# C0 controls (NUL included: PostgreSQL refuses it in a text value) and the bidi
-# embedding, override and isolate characters, which make a code or name display as
-# something it is not.
-FORBIDDEN_CHARACTERS = re.compile("[\x00-\x1f\u202a-\u202e\u2066-\u2069]")
+from branches.validators import text_problem
 
 
 def is_api_request(request) -> bool:
@@ -25,8 +20,9 @@ class RequestCharactersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if FORBIDDEN_CHARACTERS.search(request.path_info) or any(
-            FORBIDDEN_CHARACTERS.search(key) or FORBIDDEN_CHARACTERS.search(value)
+        # The portal's one text rule, single-line: no control or bidi character at all.
+        if text_problem(request.path_info) or any(
+            text_problem(key) or text_problem(value)
             for key, values in request.GET.lists()
             for value in values
         ):
