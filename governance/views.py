@@ -1,9 +1,12 @@
+import sys
 from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
+from django.db import InterfaceError, OperationalError
 from django.db.models import Count
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views import defaults
@@ -52,7 +55,10 @@ API_ERRORS = {
     403: _("您没有执行此操作的权限。"),
     404: _("接口不存在，请对照 API 文档（/api/docs/）检查地址。"),
     500: _("服务器内部错误，请稍后重试；如果问题持续，请联系系统管理员。"),
+    503: _("数据库暂时无法连接，本次请求没有保存任何内容，请稍后重试。"),
 }
+# Seconds a client is asked to wait when the database is unreachable.
+RETRY_AFTER_SECONDS = 30
 
 
 def _api_error(status: int) -> JsonResponse:
@@ -82,6 +88,24 @@ def page_not_found(request, exception):
 
 
 def server_error(request):
+    # Django calls this while handling the exception, so it is still the current one.
+    if isinstance(sys.exc_info()[1], (OperationalError, InterfaceError)):
+        return database_unavailable(request)
     if is_api_request(request):
         return _api_error(500)
     return defaults.server_error(request)
+
+
+def database_unavailable(request):
+    """503 with Retry-After: the database is down or unreachable, not a bug; each write runs
+    in one transaction, so nothing was half-saved."""
+    if is_api_request(request):
+        response = _api_error(503)
+    else:
+        # No request context: the page must not query the database it could not reach.
+        response = HttpResponse(
+            loader.get_template("503.html").render({"retry_after": RETRY_AFTER_SECONDS}),
+            status=503,
+        )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

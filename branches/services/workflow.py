@@ -612,7 +612,13 @@ def enqueue_recompute(*, unit_id: int, period: date) -> None:
 
     try:
         recompute_branch_month.delay(unit_id, period.isoformat())
-    except Exception:
-        logger.exception(
-            "could not enqueue recompute of unit %s %s; the sweep will pick it up", unit_id, period
+    except Exception as error:
+        # One line, not a traceback per workflow step while the broker is down: the cause is
+        # known and the mark on the report brings the work back through the sweep.
+        logger.warning(
+            "could not enqueue recompute of unit %s %s (%s: %s); the sweep will pick it up",
+            unit_id,
+            period,
+            type(error).__name__,
+            error,
         )

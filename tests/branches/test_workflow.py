@@ -261,7 +261,7 @@ def test_evidence_of_the_wrong_type_or_size_is_refused(report, personas, setting
 
 
 def test_a_submit_with_the_broker_down_is_saved_and_marked_for_the_sweep(
-    report, personas, monkeypatch, django_capture_on_commit_callbacks
+    report, personas, monkeypatch, django_capture_on_commit_callbacks, caplog
 ):
     from branches import tasks
     from branches.services import recompute
@@ -277,6 +277,10 @@ def test_a_submit_with_the_broker_down_is_saved_and_marked_for_the_sweep(
             report=report, user=personas.staff_a, expected_version=report.version
         )
     assert len(callbacks) == 1
+    # One warning line naming the cause, no traceback.
+    [record] = [r for r in caplog.records if "could not enqueue" in r.getMessage()]
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert "ConnectionError: broker unreachable" in record.getMessage()
     report.refresh_from_db()
     assert report.status == Status.SUBMITTED
     assert report.needs_recompute
