@@ -9,13 +9,32 @@ first may see.
 from dataclasses import dataclass
 
 import pytest
+import time_machine
 
 from branches.models import OrgUnit
+from branches.services.criteria import criteria_defaults_load
 from governance.models import User
 from tests.branches.factories import OrgUnitFactory
 from tests.governance.factories import PASSWORD, UserFactory
 
 L = OrgUnit.Level
+
+
+# The scorecard tests' day: 3 April 2026 in Beijing, so March is the last closed month.
+APRIL_THIRD = "2026-04-03 10:00 +0800"
+
+
+@pytest.fixture
+def april_third():
+    """The clock stopped at APRIL_THIRD; the traveller it yields can move it."""
+    with time_machine.travel(APRIL_THIRD, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def criteria(db):
+    """This year's default criteria sets, rural and urban (CRITERIA.md)."""
+    return criteria_defaults_load(year=2026)
 
 
 @pytest.fixture(autouse=True)

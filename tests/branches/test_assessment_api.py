@@ -4,7 +4,6 @@ from datetime import date
 from decimal import ROUND_CEILING, Decimal
 
 import pytest
-import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
@@ -19,7 +18,6 @@ from branches.models import (
     StarAssessment,
 )
 from branches.services import workflow
-from branches.services.criteria import criteria_defaults_load
 from branches.services.recompute import ratings_recompute
 from tests.branches.factories import OrgUnitFactory, passing_value
 from tests.conftest import PERSONA_NAMES
@@ -105,15 +103,7 @@ def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
 
 
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel("2026-04-03 10:00 +0800", tick=False):
-        yield
-
-
-@pytest.fixture
-def criteria(db):
-    return criteria_defaults_load(year=2026)
+pytestmark = pytest.mark.usefixtures("april_third")
 
 
 @pytest.fixture

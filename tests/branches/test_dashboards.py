@@ -5,7 +5,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -23,10 +22,7 @@ YEAR_2026 = date(2026, 1, 1)
 URBAN, RURAL = OrgUnit.AreaType.URBAN, OrgUnit.AreaType.RURAL
 
 
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel("2026-04-03 10:00 +0800", tick=False):
-        yield
+pytestmark = pytest.mark.usefixtures("april_third")
 
 
 @pytest.fixture

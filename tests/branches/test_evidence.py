@@ -4,14 +4,12 @@ import os
 from datetime import date
 
 import pytest
-import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from branches.filetypes import content_problem
 from branches.models import Evidence, MonthlyReport, ReportEvent
 from branches.services import workflow
-from branches.services.criteria import criteria_defaults_load
 from governance.models import User
 from tests.branches import evidence_samples as samples
 from tests.branches.test_report_pages import edit_url, form_data
@@ -21,15 +19,7 @@ Status = MonthlyReport.Status
 Action = ReportEvent.Action
 
 
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel("2026-04-03 10:00 +0800", tick=False):
-        yield
-
-
-@pytest.fixture
-def criteria(db):
-    return criteria_defaults_load(year=2026)
+pytestmark = pytest.mark.usefixtures("april_third")
 
 
 @pytest.fixture

@@ -3,13 +3,11 @@
 from datetime import date
 
 import pytest
-import time_machine
 from django.urls import reverse
 from drf_spectacular.validation import validate_schema
 
 from branches.models import Evidence, MonthlyReport, ReportEvent
 from branches.services import workflow
-from branches.services.criteria import criteria_defaults_load
 from tests.branches import evidence_samples as samples
 from tests.branches.test_assessment_api import advance, passing_values
 from tests.conftest import PERSONA_NAMES
@@ -18,15 +16,7 @@ MARCH = date(2026, 3, 1)
 Status = MonthlyReport.Status
 
 
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel("2026-04-03 10:00 +0800", tick=False):
-        yield
-
-
-@pytest.fixture
-def criteria(db):
-    return criteria_defaults_load(year=2026)
+pytestmark = pytest.mark.usefixtures("april_third")
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
-import time_machine
 from django.db import connection
 from django.http import FileResponse, StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
@@ -16,7 +15,6 @@ from django.utils import timezone
 
 from branches.models import BranchRating, CriteriaSet, MonthlyReport, Rating, StarAssessment
 from branches.services import workflow
-from branches.services.criteria import criteria_defaults_load
 from branches.services.workflow import ValueInput
 from branches.spreadsheets import cells, month_sheet
 from tests.branches.factories import OrgUnitFactory
@@ -25,15 +23,7 @@ from tests.conftest import PERSONA_NAMES
 MARCH = date(2026, 3, 1)
 
 
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel("2026-04-03 10:00 +0800", tick=False):
-        yield
-
-
-@pytest.fixture(autouse=True)
-def criteria(db):
-    return criteria_defaults_load(year=2026)
+pytestmark = pytest.mark.usefixtures("april_third", "criteria")
 
 
 def rate(unit, *, stars=(), gaps=None, veto="NONE", period=MARCH, kind=Rating.MONTHLY):

@@ -19,10 +19,7 @@ Status = MonthlyReport.Status
 MARCH = date(2026, 3, 1)
 
 
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel("2026-04-03 10:00 +0800", tick=False):
-        yield
+pytestmark = pytest.mark.usefixtures("april_third")
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from django.urls import reverse
 
 from branches.models import Criterion, Evidence, MonthlyReport, OrgUnit, ReportValue
 from branches.services import workflow
-from branches.services.criteria import criteria_defaults_load
 from branches.services.workflow import ValueInput
 from branches.views.reports import is_late
 from tests.branches.factories import OrgUnitFactory, passing_value
@@ -27,20 +26,12 @@ Status = MonthlyReport.Status
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel("2026-04-03 10:00 +0800", tick=False):
-        yield
+pytestmark = pytest.mark.usefixtures("april_third")
 
 
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def criteria(db):
-    return criteria_defaults_load(year=2026)
 
 
 def edit_url(unit, period=MARCH):

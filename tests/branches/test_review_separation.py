@@ -4,14 +4,12 @@ cannot approve it — in the service, on the review page and in the API; returni
 from datetime import date
 
 import pytest
-import time_machine
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from branches.models import MonthlyReport, ReportEvent
 from branches.services import workflow
-from branches.services.criteria import criteria_defaults_load
 from branches.services.workflow import ValueInput
 from tests.branches.factories import passing_value
 
@@ -20,15 +18,7 @@ Status = MonthlyReport.Status
 REFUSAL = "您提交了这份报表，按“审核与填报分离”规定不能由您本人审核，请由本乡镇另一名工作人员审核。"
 
 
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel("2026-04-03 10:00 +0800", tick=False):
-        yield
-
-
-@pytest.fixture
-def criteria(db):
-    return criteria_defaults_load(year=2026)
+pytestmark = pytest.mark.usefixtures("april_third")
 
 
 def submitted(unit, user):

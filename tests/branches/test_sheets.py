@@ -6,14 +6,12 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
-import time_machine
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from branches.models import Criterion, MonthlyReport, OrgUnit, ReportValue
 from branches.services import workflow
-from branches.services.criteria import criteria_defaults_load
 from branches.services.workflow import ValueInput
 from branches.spreadsheets import cells, month_import, month_sheet, reading
 from branches.spreadsheets.reading import read_workbook
@@ -25,15 +23,7 @@ Status = MonthlyReport.Status
 CODE = "支部编码"
 
 
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel("2026-04-03 10:00 +0800", tick=False):
-        yield
-
-
-@pytest.fixture(autouse=True)
-def criteria(db):
-    return criteria_defaults_load(year=2026)
+pytestmark = pytest.mark.usefixtures("april_third", "criteria")
 
 
 @pytest.fixture

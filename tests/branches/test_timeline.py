@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-import time_machine
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -20,7 +19,6 @@ from django.urls import reverse
 from branches.metrics import Window, registry
 from branches.models import MonthlyReport, ReportEvent
 from branches.services import workflow
-from branches.services.criteria import criteria_defaults_load
 from branches.services.workflow import ConflictError, ValueInput
 from tests.branches.factories import passing_value
 from tests.conftest import PERSONA_NAMES
@@ -31,15 +29,7 @@ Status = MonthlyReport.Status
 Action = ReportEvent.Action
 
 
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel("2026-04-03 10:00 +0800", tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def criteria(db):
-    return criteria_defaults_load(year=2026)
+pytestmark = pytest.mark.usefixtures("april_third")
 
 
 def fill(report, user, **overrides):
@@ -79,24 +69,24 @@ def steps(report):
 
 
 @pytest.fixture
-def lifecycle(tree, criteria, personas, _frozen):
+def lifecycle(tree, criteria, personas, april_third):
     """A2's March through every step: created, saved, submitted, returned, resubmitted,
     approved by the checker, unlocked by the county; a minute apart."""
     staff, checker = personas.staff_a, personas.staff_a2
     report = workflow.report_get_or_create(unit=tree.village_a2, period=MARCH, user=staff)
-    _frozen.shift(60)
+    april_third.shift(60)
     fill(report, staff)
-    _frozen.shift(60)
+    april_third.shift(60)
     workflow.report_submit(report=report, user=staff, expected_version=report.version)
-    _frozen.shift(60)
+    april_third.shift(60)
     workflow.report_return(
         report=report, user=checker, reason="佐证不清晰", expected_version=report.version
     )
-    _frozen.shift(60)
+    april_third.shift(60)
     workflow.report_submit(report=report, user=staff, expected_version=report.version)
-    _frozen.shift(60)
+    april_third.shift(60)
     workflow.report_approve(report=report, user=checker, expected_version=report.version)
-    _frozen.shift(60)
+    april_third.shift(60)
     workflow.report_unlock(
         report=report,
         user=personas.county_leader,
@@ -164,13 +154,13 @@ def test_a_refused_step_writes_no_event(tree, criteria, personas):
     assert report.events.count() == before
 
 
-def test_a_resubmission_keeps_the_first_submission_time(tree, criteria, personas, _frozen):
+def test_a_resubmission_keeps_the_first_submission_time(tree, criteria, personas, april_third):
     report = submitted(tree.village_a2, personas.staff_a)
     first = report.submitted_at
     workflow.report_return(
         report=report, user=personas.staff_a2, reason="补材料", expected_version=report.version
     )
-    _frozen.move_to("2026-04-20 09:00 +0800")
+    april_third.move_to("2026-04-20 09:00 +0800")
     workflow.report_submit(report=report, user=personas.staff_a, expected_version=report.version)
     report.refresh_from_db()
     assert report.first_submitted_at == first
@@ -182,14 +172,14 @@ def on_time_rate(unit):
 
 
 def test_a_month_resubmitted_after_its_due_day_still_counts_as_on_time(
-    tree, criteria, personas, _frozen
+    tree, criteria, personas, april_third
 ):
     """March is due on 5 April: first submitted on 3 April, resubmitted on 20 April."""
     report = submitted(tree.village_a2, personas.staff_a)
     workflow.report_return(
         report=report, user=personas.staff_a2, reason="补材料", expected_version=report.version
     )
-    _frozen.move_to("2026-04-20 09:00 +0800")
+    april_third.move_to("2026-04-20 09:00 +0800")
     workflow.report_submit(report=report, user=personas.staff_a, expected_version=report.version)
     assert on_time_rate(tree.village_a2) == 100
     MonthlyReport.objects.filter(pk=report.pk).update(
@@ -199,13 +189,13 @@ def test_a_month_resubmitted_after_its_due_day_still_counts_as_on_time(
 
 
 def test_the_review_page_does_not_flag_a_resubmitted_month_late(
-    tree, criteria, personas, login, _frozen
+    tree, criteria, personas, login, april_third
 ):
     report = submitted(tree.village_a2, personas.staff_a)
     workflow.report_return(
         report=report, user=personas.staff_a2, reason="补材料", expected_version=report.version
     )
-    _frozen.move_to("2026-04-20 09:00 +0800")
+    april_third.move_to("2026-04-20 09:00 +0800")
     workflow.report_submit(report=report, user=personas.staff_a, expected_version=report.version)
     url = reverse("branches:report_review", args=[tree.township_a.code, "2026-03"])
     rows = login(personas.staff_a2).get(url).context["rows"]

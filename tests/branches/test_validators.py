@@ -4,14 +4,12 @@ import io
 
 import openpyxl
 import pytest
-import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from branches.forms.reports import ReportForm, ReviewForm, UnlockForm
 from branches.models import MonthlyReport, OrgUnit
 from branches.services import workflow
-from branches.services.criteria import criteria_defaults_load
 from branches.services.unit_import import units_import
 from branches.spreadsheets import month_import, month_sheet
 from branches.spreadsheets.reading import read_table, read_workbook
@@ -30,15 +28,7 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel("2026-04-03 10:00 +0800", tick=False):
-        yield
-
-
-@pytest.fixture
-def criteria(db):
-    return criteria_defaults_load(year=2026)
+pytestmark = pytest.mark.usefixtures("april_third")
 
 
 @pytest.mark.parametrize(("char", "code"), HOSTILE)

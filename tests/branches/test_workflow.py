@@ -2,13 +2,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from branches.models import BranchRating, Criterion, MonthlyReport
 from branches.services import workflow
-from branches.services.criteria import criteria_defaults_load
 from branches.services.workflow import ConflictError, ValueInput
 from tests.branches.factories import passing_value
 
@@ -16,15 +14,7 @@ MARCH = date(2026, 3, 1)
 Status = MonthlyReport.Status
 
 
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel("2026-04-03 10:00 +0800", tick=False):
-        yield
-
-
-@pytest.fixture
-def criteria(db):
-    return criteria_defaults_load(year=2026)
+pytestmark = pytest.mark.usefixtures("april_third")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from datetime import date
 from html.parser import HTMLParser
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from branches.models import CriteriaSet
@@ -21,10 +20,7 @@ MARCH = date(2026, 3, 1)
 DATA_SCRIPT_TYPES = {"application/json", "application/ld+json", "text/template"}
 
 
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel("2026-04-03 10:00 +0800", tick=False):
-        yield
+pytestmark = pytest.mark.usefixtures("april_third")
 
 
 @pytest.fixture

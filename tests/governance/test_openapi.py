@@ -7,7 +7,6 @@ from datetime import date
 
 import jsonschema
 import pytest
-import time_machine
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -18,10 +17,7 @@ SCHEMA_URL = reverse("api-schema")
 MARCH = date(2026, 3, 1)
 
 
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel("2026-04-03 10:00 +0800", tick=False):
-        yield
+pytestmark = pytest.mark.usefixtures("april_third")
 
 
 @pytest.fixture
