@@ -9,12 +9,19 @@ manual criterion of every branch, then prints:
   branch's values differ from the stored rows);
 - the floor: one SQL statement reading the same values and writing one row per
   branch and star (INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO UPDATE);
-- their ratio; and the time to recompute one branch after a submit.
-Targets on a 2-core machine: full recompute <= 15 s and <= 5x the floor; one branch <= 200 ms.
+- their ratio; and the time to recompute one branch after a submit;
+- the fan-out: the same month as a durable run split per city across 1 and then 2 real
+  Celery worker processes against Redis (CELERY_BROKER_URL, default redis://127.0.0.1:6379/13),
+  from the request to the run's recorded completion.
+Targets on a 2-core machine: single-process <= 3x the floor; with two workers <= 10 s; one
+branch <= 200 ms. The last line sums it up for comparing runs:
+summary: single <s> s, floor <s> s, ratio <x>, two workers <s> s
 """
 
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import time
 from datetime import date
@@ -22,6 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
+# The fan-out needs a broker: the run's chunks go to real worker processes.
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/13")
 
 import django
 
@@ -36,10 +45,11 @@ from branches.models import (  # noqa: E402
     BranchRating,
     MonthlyReport,
     OrgUnit,
+    RecomputeRun,
     ReportValue,
     StarAssessment,
 )
-from branches.services import recompute  # noqa: E402
+from branches.services import recompute, runs  # noqa: E402
 from branches.services.criteria import criteria_defaults_load  # noqa: E402
 
 YEAR = timezone.localdate().year
@@ -130,6 +140,58 @@ def prepare():
     execute("VACUUM ANALYZE")
 
 
+def start_workers(count: int) -> list[subprocess.Popen]:
+    """`count` solo-pool worker processes, each doing one chunk at a time; once all answer."""
+    from governance.celery import app
+
+    app.control.purge()
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "governance", "worker", "--pool=solo",
+             "--loglevel=WARNING", "--without-gossip", "--without-mingle",
+             "--hostname", f"bench{n}@%h"],
+            cwd=Path(__file__).resolve().parent.parent,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for n in range(count)
+    ]  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(app.control.ping(timeout=1)) < count:
+        if time.monotonic() > deadline:
+            sys.exit("the bench workers did not start within 60 s")
+    return workers
+
+
+def stop_workers(workers: list[subprocess.Popen]) -> None:
+    for worker in workers:
+        os.killpg(worker.pid, signal.SIGTERM)
+    for worker in workers:
+        worker.wait(60)
+
+
+def fan_out(count: int) -> tuple[float, int]:
+    """Wall time of a cold province month as a durable run on `count` workers, from the
+    request to the completion its last chunk records; and the number of chunks."""
+    StarAssessment.objects.filter(period=JANUARY).delete()
+    BranchRating.objects.filter(period=JANUARY).delete()
+    RecomputeRun.objects.filter(period=JANUARY).delete()
+    execute("VACUUM ANALYZE branches_starassessment")
+    execute("VACUUM ANALYZE branches_branchrating")
+    workers = start_workers(count)
+    try:
+        start = time.perf_counter()
+        run = runs.run_request(period=JANUARY, origin=RecomputeRun.Origin.ON_DEMAND)
+        while not RecomputeRun.objects.filter(pk=run.pk, finished_at__isnull=False).exists():
+            time.sleep(0.05)
+        seconds = time.perf_counter() - start
+    finally:
+        stop_workers(workers)
+    run.refresh_from_db()
+    assert run.result["branches"] == OrgUnit.objects.rated().count(), run.result
+    return seconds, run.chunks.count()
+
+
 def main():
     if connection.vendor != "postgresql":
         sys.exit("bench/recompute.py measures PostgreSQL: set DATABASE_URL=postgres://...")
@@ -177,6 +239,15 @@ def main():
     print(
         f"the whole after-submit task for January ({len(months)} months to date): "
         f"{seconds * 1000:.0f} ms"
+    )
+
+    one_worker, chunks = fan_out(1)
+    print(f"\nfan-out, cold, 1 worker process:   {one_worker:6.2f} s  ({chunks} chunks: cities)")
+    two_workers, _ = fan_out(2)
+    print(f"fan-out, cold, 2 worker processes: {two_workers:6.2f} s")
+    print(
+        f"\nsummary: single {cold:.2f} s, floor {floor_cold:.2f} s, "
+        f"ratio {cold / floor_cold:.1f}, two workers {two_workers:.2f} s"
     )
 
 

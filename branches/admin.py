@@ -12,7 +12,14 @@ from treebeard.admin import TreeAdmin
 from treebeard.forms import MoveNodeForm, movenodeform_factory
 
 from branches.metrics import registry
-from branches.models import CriteriaSet, Criterion, OrgUnit, assessment_paths_refresh
+from branches.models import (
+    CriteriaSet,
+    Criterion,
+    OrgUnit,
+    RecomputeChunk,
+    RecomputeRun,
+    assessment_paths_refresh,
+)
 from branches.services.criteria import criteria_set_copy
 
 L = OrgUnit.Level
@@ -283,3 +290,36 @@ class CriteriaSetAdmin(SimpleHistoryAdmin):
                 messages.error(request, error.messages[0])
             else:
                 messages.success(request, _("已创建 %(copy)s。") % {"copy": copy})
+
+
+class RecomputeChunkInline(admin.TabularInline):
+    model = RecomputeChunk
+    fields = ["unit", "branches", "sends", "sent_at", "started_at", "finished_at"]
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RecomputeRun)
+class RecomputeRunAdmin(admin.ModelAdmin):
+    """The durable recompute runs, to watch (read-only): the workers and the sweep write them."""
+
+    list_display = ["period", "kind", "under", "origin", "requested_at", "finished_at"]
+    list_filter = ["kind", "origin", ("finished_at", admin.EmptyFieldListFilter)]
+    date_hierarchy = "requested_at"
+    fields = [*list_display, "started_at", "result"]
+    readonly_fields = fields
+    inlines = [RecomputeChunkInline]
+    list_select_related = ["under"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

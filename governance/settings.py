@@ -235,16 +235,33 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis hands a message that was not acknowledged (a killed worker's) to another worker after
+# this many seconds. It must exceed the longest task (a city's chunk: seconds) and the longest
+# retry countdown (RECOMPUTE_RETRY_BACKOFF_MAX), or live work would be delivered twice; the
+# sweep brings lost period work back sooner than this (RECOMPUTE_STALE_SECONDS).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", "600")}
+# Task retries on a database error: exponential from this many seconds, capped, this many times
+# (the defaults wait 2,010 s in all: a 30-minute outage is ridden out).
+RECOMPUTE_RETRY_BACKOFF = envint("RECOMPUTE_RETRY_BACKOFF", "2")
+RECOMPUTE_RETRY_BACKOFF_MAX = envint("RECOMPUTE_RETRY_BACKOFF_MAX", "300")
+RECOMPUTE_RETRY_MAX = envint("RECOMPUTE_RETRY_MAX", "13")
+# An unfinished chunk of a period recompute neither sent nor started for this long is sent again.
+RECOMPUTE_STALE_SECONDS = envint("RECOMPUTE_STALE_SECONDS", "180")
 CELERY_BEAT_SCHEDULE = {
     # The closed month is recomputed on the 1st at 02:00 Asia/Shanghai.
     "recompute-closed-month": {
         "task": "branches.tasks.recompute_closed_month",
         "schedule": crontab(minute=0, hour=2, day_of_month=1),
     },
-    # Branch-months whose recompute could not be enqueued (broker down) are picked up here.
-    "sweep-marked-reports": {
-        "task": "branches.tasks.sweep_marked_reports",
-        "schedule": envint("RECOMPUTE_SWEEP_SECONDS", "300"),
+    # Every branch is rated in the open month each night (its figures are labelled 进行中).
+    "recompute-open-month": {
+        "task": "branches.tasks.recompute_open_month",
+        "schedule": crontab(minute=30, hour=0),
+    },
+    # Lost recompute work (broker down, worker killed, retries spent) is picked up here.
+    "sweep-recomputes": {
+        "task": "branches.tasks.sweep_recomputes",
+        "schedule": envint("RECOMPUTE_SWEEP_SECONDS", "120"),
     },
 }
 

@@ -28,6 +28,7 @@ from branches.models import (
     Rating,
     StarAssessment,
 )
+from branches.services.runs import open_month
 
 
 class RatingSerializer(serializers.ModelSerializer):
@@ -41,6 +42,10 @@ class RatingSerializer(serializers.ModelSerializer):
         help_text=_(
             "差距说明（为何未获得各星），按星排列；列表中仅在 include=gaps 时给出，否则为 null"
         )
+    )
+
+    in_progress = serializers.SerializerMethodField(
+        help_text=_("进行中：尚未结束的本月的月度进度，随填报更新，每晚为全部支部重算")
     )
 
     class Meta:
@@ -59,6 +64,7 @@ class RatingSerializer(serializers.ModelSerializer):
             "veto_display",
             "gap_count",
             "gaps",
+            "in_progress",
             "criteria_set",
             "computed_at",
         ]
@@ -71,6 +77,9 @@ class RatingSerializer(serializers.ModelSerializer):
             "criteria_set": {"help_text": _("评定所用指标体系的编号")},
             "computed_at": {"help_text": _("计算时间")},
         }
+
+    def get_in_progress(self, rating) -> bool:
+        return rating.kind == Rating.MONTHLY and rating.period == open_month()
 
     def get_stars(self, rating) -> list[int]:
         return [star for star in range(1, 6) if getattr(rating, f"has_star_{star}")]

@@ -31,6 +31,8 @@ from branches.models import (
     Evidence,
     MonthlyReport,
     OrgUnit,
+    RecomputeChunk,
+    RecomputeRun,
     ReportEvent,
     ReportValue,
     StarAssessment,
@@ -589,7 +591,16 @@ def demo_reset() -> None:
     account that works inside it."""
     # Plain DELETEs: the ORM would load every row and write a deletion history row for each
     # (minutes at province scale); the demo's history starts over with the demo.
-    scorecards = [Evidence, ReportValue, ReportEvent, MonthlyReport, StarAssessment, BranchRating]
+    scorecards = [
+        RecomputeChunk,
+        RecomputeRun,
+        Evidence,
+        ReportValue,
+        ReportEvent,
+        MonthlyReport,
+        StarAssessment,
+        BranchRating,
+    ]
     with connection.cursor() as cursor:
         for model in scorecards:
             for table in _tables(model):

@@ -37,6 +37,7 @@ from branches.models import (
     MonthlyReport,
     OrgUnit,
     Rating,
+    RecomputeRun,
     ReportEvent,
     ReportValue,
 )
@@ -94,6 +95,21 @@ class Step:
     actor: object
     at: datetime
     reason: str = ""
+
+
+def _rate_open_month(period: date) -> None:
+    """Every branch rated in the month still open, as the nightly job leaves it (进行中)."""
+    started = timezone.now()
+    result = ratings_recompute(period=period)
+    RecomputeRun.objects.create(
+        period=period,
+        kind=Rating.MONTHLY,
+        origin=RecomputeRun.Origin.OPEN_MONTH,
+        requested_at=started,
+        started_at=started,
+        finished_at=timezone.now(),
+        result=result.as_dict(),
+    )
 
 
 def closed_months(today: date) -> tuple[list[date], list[date]]:
@@ -359,6 +375,7 @@ def demo_values_seed(*, seed: int, today: date | None = None) -> ValuesResult:
     for period in months:
         ratings_recompute(period=period)
     ratings_recompute(period=last_year[0], kind=Rating.ANNUAL)
+    _rate_open_month(today.replace(day=1))
     return ValuesResult(
         reports=len(reports),
         values=len(rows),

@@ -17,6 +17,7 @@ from branches.models.reports import (
     UnitScopedQuerySet,
     evidence_upload_to,
 )
+from branches.models.runs import RecomputeChunk, RecomputeRun
 from branches.models.units import OrgUnit, OrgUnitManager, OrgUnitQuerySet, jurisdiction_path
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "OrgUnitManager",
     "OrgUnitQuerySet",
     "Rating",
+    "RecomputeChunk",
+    "RecomputeRun",
     "ReportEvent",
     "ReportEventQuerySet",
     "ReportValue",

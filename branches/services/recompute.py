@@ -110,16 +110,29 @@ def spec_for(criteria_set: CriteriaSet) -> rating.CriteriaSpec:
     )
 
 
-def _lock_period(period: date, kind: str) -> None:
-    """Two recomputes of the same period never run at once (PostgreSQL advisory lock).
+# A city's path: the lock domain of a recompute, and the chunk a period recompute is split into.
+CITY_PATH_LENGTH = OrgUnit.steplen * OrgUnit.Level.CITY
 
-    The lock belongs to the transaction, so it cannot outlive a crashed holder.
+
+def lock_names(period: date, kind: str, paths) -> list[str]:
+    """The advisory locks of a recompute of the branches at `paths`: one per city they lie in."""
+    return sorted({f"ratings:{kind}:{period}:{path[:CITY_PATH_LENGTH]}" for path in paths})
+
+
+def _lock_scope(names: list[str]) -> None:
+    """Two recomputes of the same period and city never run at once (PostgreSQL advisory
+    locks, taken in one order so that overlapping scopes cannot deadlock); different cities
+    run side by side, which is what lets a period recompute fan out across workers.
+
+    The locks belong to the transaction, so they cannot outlive a crashed holder.
     SQLite serialises writers by itself.
     """
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and names:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"ratings:{kind}:{period}"]
+                "SELECT count(pg_advisory_xact_lock(hashtext(name))) "
+                "FROM (SELECT unnest(%s::text[]) AS name ORDER BY 1) AS names",
+                [names],
             )
 
 
@@ -141,7 +154,6 @@ def ratings_recompute(
     month = 12 if annual else period.month
     kind = str(kind)
     result = RecomputeResult(period=period.isoformat(), kind=kind)
-    _lock_period(period, kind)
 
     units = OrgUnit.objects.rated()
     if unit_ids is not None:
@@ -152,6 +164,7 @@ def ratings_recompute(
     result.branches = len(units)
     if not units:
         return result
+    _lock_scope(lock_names(period, kind, (path for _pk, path, _a in units)))
 
     window = Window(year=period.year, first_month=1, last_month=month)
     values, entered_on = _read_values(window, annual=annual, unit_ids=unit_ids, under=under)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from branches.models import BranchRating, OrgUnit, Rating
-from branches.services import dashboards
+from branches.services import dashboards, runs
 from branches.services.workflow import PERIOD_YEARS, parse_period
 from branches.views.units import breadcrumbs_for, get_unit_for_user
 
@@ -84,6 +84,8 @@ def _period_nav(period: date, kind: str) -> dict:
         label = _("%(year)s年%(month)s月") % {"year": period.year, "month": period.month}
     return {
         "label": label,
+        # The open month is rated for every branch nightly and on change, and labelled 进行中.
+        **runs.period_status(period, kind),
         "value": f"{period:%Y-%m}",
         "year": period.year,
         "previous": f"{earlier:%Y-%m}" if earlier.year in PERIOD_YEARS else None,

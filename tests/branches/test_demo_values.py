@@ -11,6 +11,7 @@ from branches.models import (
     Evidence,
     MonthlyReport,
     OrgUnit,
+    RecomputeRun,
     ReportEvent,
     ReportValue,
     StarAssessment,
@@ -47,6 +48,10 @@ def test_demo_values_give_a_realistic_spread_and_ratings(county):
     assert annual[4] + annual[5] < annual[2] + annual[1] + annual[0]
     october = BranchRating.objects.filter(period=date(2026, 10, 1), kind="MONTHLY")
     assert october.count() == branches
+    # The open month is rated for every branch, as the nightly job leaves it.
+    november = BranchRating.objects.filter(period=date(2026, 11, 1), kind="MONTHLY")
+    assert november.count() == branches
+    assert RecomputeRun.objects.get(period=date(2026, 11, 1)).finished_at is not None
     assert (
         StarAssessment.objects.filter(period=date(2026, 10, 1), is_met=False)
         .exclude(gaps=[])

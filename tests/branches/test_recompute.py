@@ -9,7 +9,14 @@ from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from branches.metrics import Window, registry
-from branches.models import BranchRating, MonthlyReport, OrgUnit, ReportValue, StarAssessment
+from branches.models import (
+    BranchRating,
+    MonthlyReport,
+    OrgUnit,
+    RecomputeRun,
+    ReportValue,
+    StarAssessment,
+)
 from branches.services import recompute
 from branches.services.criteria import criteria_defaults_load
 from branches.services.workflow import manual_criteria
@@ -283,7 +290,9 @@ def test_two_recomputes_of_the_same_period_never_run_at_once(tree, criteria):
     def hold_the_lock():
         try:
             with transaction.atomic():
-                recompute._lock_period(MARCH, "MONTHLY")
+                recompute._lock_scope(
+                    recompute.lock_names(MARCH, "MONTHLY", [tree.village_a2.path])
+                )
                 holder_ready.set()
                 release.wait(10)
                 order.append("holder done")
@@ -311,14 +320,22 @@ def test_two_recomputes_of_the_same_period_never_run_at_once(tree, criteria):
     assert order == ["holder done", "recompute"]
 
 
-def test_the_beat_job_on_new_year_recomputes_december_and_the_annual_rating(tree, criteria):
+def test_the_beat_job_on_new_year_recomputes_december_and_the_annual_rating(
+    tree, criteria, django_capture_on_commit_callbacks
+):
     from branches.tasks import recompute_closed_month
 
     criteria_defaults_load(year=2025)
-    with time_machine.travel("2026-01-01 02:00 +0800", tick=False):
-        result = recompute_closed_month.delay().get()
-    assert result["period"] == "2025-12-01"
-    assert result["annual"]["kind"] == "ANNUAL"
+    with (
+        time_machine.travel("2026-01-01 02:00 +0800", tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        asked = recompute_closed_month.delay().get()
+    monthly, annual = (RecomputeRun.objects.get(pk=asked[k]) for k in ("monthly", "annual"))
+    assert (monthly.period, monthly.kind) == (date(2025, 12, 1), "MONTHLY")
+    assert (annual.period, annual.kind) == (date(2025, 1, 1), "ANNUAL")
+    assert monthly.finished_at and annual.finished_at, "without a broker the runs are done at once"
+    assert monthly.result["branches"] == OrgUnit.objects.rated().count()
     assert set(BranchRating.objects.values_list("period", "kind")) == {
         (date(2025, 12, 1), "MONTHLY"),
         (date(2025, 1, 1), "ANNUAL"),

@@ -4,9 +4,6 @@ Runs where CELERY_BROKER_URL names a broker and the database is PostgreSQL (CI s
 both); the worker is a separate process, so it must share a real database.
 """
 
-import os
-import subprocess
-import sys
 import time
 
 import pytest
@@ -17,43 +14,20 @@ from django.utils import timezone
 from branches.models import BranchRating
 from branches.services import workflow
 from branches.services.criteria import criteria_defaults_load
-from governance.celery import app
 from tests.branches.test_workflow import fill
+from tests.faults import Worker, purge_broker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
 def worker():
     if not settings.CELERY_BROKER_URL or connection.vendor != "postgresql":
         pytest.skip("needs CELERY_BROKER_URL and PostgreSQL (set in CI by .ci/run)")
-    app.control.purge()
-    env = {**os.environ, "DATABASE_URL": database_url(), "DEBUG": "true"}
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "governance", "worker",
-            "--pool=solo", "--loglevel=INFO", "--without-gossip", "--without-mingle",
-        ],
-        env=env,
-        cwd=settings.BASE_DIR,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while not app.control.ping(timeout=1):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the worker did not start:\n{process.stdout.read()}")
-        yield process
-    finally:
-        process.terminate()
-        process.wait(30)
+    purge_broker()
+    worker = Worker().wait_ready()
+    yield worker
+    worker.stop()
 
 
 def test_submitting_a_report_makes_the_rating_appear(tree, personas, worker):
