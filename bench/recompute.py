@@ -23,6 +23,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -140,6 +141,10 @@ def prepare():
     execute("VACUUM ANALYZE")
 
 
+# The workers' output (their warnings and any error) goes here, not into the figures.
+WORKER_LOG = tempfile.TemporaryFile(mode="w+")
+
+
 def start_workers(count: int) -> list[subprocess.Popen]:
     """`count` solo-pool worker processes, each doing one chunk at a time; once all answer."""
     from governance.celery import app
@@ -151,7 +156,8 @@ def start_workers(count: int) -> list[subprocess.Popen]:
              "--loglevel=WARNING", "--without-gossip", "--without-mingle",
              "--hostname", f"bench{n}@%h"],
             cwd=Path(__file__).resolve().parent.parent,
-            stdout=subprocess.DEVNULL,
+            stdout=WORKER_LOG,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         for n in range(count)
@@ -182,7 +188,11 @@ def fan_out(count: int) -> tuple[float, int]:
     try:
         start = time.perf_counter()
         run = runs.run_request(period=JANUARY, origin=RecomputeRun.Origin.ON_DEMAND)
+        deadline = time.monotonic() + 300
         while not RecomputeRun.objects.filter(pk=run.pk, finished_at__isnull=False).exists():
+            if time.monotonic() > deadline:
+                WORKER_LOG.seek(0)
+                sys.exit(f"the run did not finish within 300 s:\n{WORKER_LOG.read()[-4000:]}")
             time.sleep(0.05)
         seconds = time.perf_counter() - start
     finally:
