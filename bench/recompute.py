@@ -141,12 +141,9 @@ def prepare():
     execute("VACUUM ANALYZE")
 
 
-# The workers' output (their warnings and any error) goes here, not into the figures.
-WORKER_LOG = tempfile.TemporaryFile(mode="w+")
-
-
-def start_workers(count: int) -> list[subprocess.Popen]:
-    """`count` solo-pool worker processes, each doing one chunk at a time; once all answer."""
+def start_workers(count: int, log) -> list[subprocess.Popen]:
+    """`count` solo-pool worker processes, each doing one chunk at a time, their output to
+    `log` (not into the figures); once all answer."""
     from governance.celery import app
 
     app.control.purge()
@@ -156,7 +153,7 @@ def start_workers(count: int) -> list[subprocess.Popen]:
              "--loglevel=WARNING", "--without-gossip", "--without-mingle",
              "--hostname", f"bench{n}@%h"],
             cwd=Path(__file__).resolve().parent.parent,
-            stdout=WORKER_LOG,
+            stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -184,15 +181,20 @@ def fan_out(count: int) -> tuple[float, int]:
     RecomputeRun.objects.filter(period=JANUARY).delete()
     execute("VACUUM ANALYZE branches_starassessment")
     execute("VACUUM ANALYZE branches_branchrating")
-    workers = start_workers(count)
+    with tempfile.TemporaryFile(mode="w+") as log:
+        return _timed_run(count, log)
+
+
+def _timed_run(count: int, log) -> tuple[float, int]:
+    workers = start_workers(count, log)
     try:
         start = time.perf_counter()
         run = runs.run_request(period=JANUARY, origin=RecomputeRun.Origin.ON_DEMAND)
         deadline = time.monotonic() + 300
         while not RecomputeRun.objects.filter(pk=run.pk, finished_at__isnull=False).exists():
             if time.monotonic() > deadline:
-                WORKER_LOG.seek(0)
-                sys.exit(f"the run did not finish within 300 s:\n{WORKER_LOG.read()[-4000:]}")
+                log.seek(0)
+                sys.exit(f"the run did not finish within 300 s:\n{log.read()[-4000:]}")
             time.sleep(0.05)
         seconds = time.perf_counter() - start
     finally:
