@@ -1,6 +1,6 @@
 from django.urls import path
 
-from branches.views import dashboards, reports, sheets, units
+from branches.views import dashboards, reports, sheets, units, workbench
 
 app_name = "branches"
 
@@ -33,6 +33,7 @@ urlpatterns = [
         name="report_unlock",
     ),
     path("<str:code>/review/<str:period>/", reports.report_review, name="report_review"),
+    path("<str:code>/workbench/", workbench.month_workbench, name="month_workbench"),
     path(
         "<str:code>/reports/<str:period>/sheet.xlsx",
         sheets.report_sheet,

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 
 from branches.models import OrgUnit
+from branches.views.workbench import workbench_context
 from governance.middleware import is_api_request
 
 
@@ -32,10 +33,15 @@ def home(request):
     rated_total = sum(area_counts.values())
     this_month = timezone.localdate().replace(day=1)
     last_month = (this_month - timedelta(days=1)).replace(day=1)
+    # A township's staff land on their month workbench.
+    workbench = None
+    if unit and unit.level == OrgUnit.Level.TOWNSHIP and request.user.can_read_reports:
+        workbench = workbench_context(request.user, unit)
     return render(
         request,
         "governance/home.html",
         {
+            "workbench": workbench,
             "unit": unit,
             "roots": [] if unit else list(units.filter(depth=1).order_by("code")),
             "level_counts": level_counts,

@@ -13,6 +13,7 @@ from branches.services.workflow import (
     EVIDENCE_MAX_FILES,
     ValueInput,
     evidence_check,
+    parse_period,
     parse_value,
 )
 from branches.validators import CleanTextFormMixin
@@ -401,3 +402,13 @@ class ReviewForm(CleanTextFormMixin, forms.Form):
         if cleaned.get("action") == self.RETURN and not cleaned.get("reason", "").strip():
             self.add_error("reason", _("退回时请填写退回原因，告诉填报人需要修改什么。"))
         return cleaned
+
+
+class BulkSubmitForm(forms.Form):
+    """Submit the checked complete drafts of one month of a township."""
+
+    period = forms.CharField(error_messages={"required": _("缺少月份，请刷新页面后重试。")})
+    selected = _ReportVersions()
+
+    def clean_period(self):
+        return parse_period(self.cleaned_data["period"])

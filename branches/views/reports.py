@@ -36,6 +36,7 @@ from branches.forms.reports import (
 from branches.metrics import UnknownMetric, Window, registry, report_due_date
 from branches.models import Criterion, Evidence, MonthlyReport, OrgUnit, ReportEvent, ReportValue
 from branches.services import workflow
+from branches.services.workbench import first_submission, is_late
 from branches.services.workflow import ConflictError, parse_period
 from branches.views.units import breadcrumbs_for, get_unit_for_user
 
@@ -429,22 +430,6 @@ def report_unlock(request, code, period):
     else:
         messages.success(request, _("已解锁，报表退回填报人修改，解锁原因已记入变更记录。"))
     return redirect("branches:report_edit", code=code, period=period)
-
-
-def is_late(first_submitted_at, period: date, today: date) -> bool:
-    """Not first submitted by the month's due day (settings.REPORT_DUE_DAY of the next month):
-    a month resubmitted after a return keeps the date of its first submission."""
-    due = report_due_date(period)
-    if first_submitted_at is None:
-        return today > due
-    return timezone.localdate(first_submitted_at) > due
-
-
-def first_submission(report: MonthlyReport | None):
-    """When the report was first submitted (submitted_at for rows from before the field)."""
-    if report is None:
-        return None
-    return report.first_submitted_at or report.submitted_at
 
 
 @dataclass

@@ -16,8 +16,8 @@ from django.urls import reverse
 
 from branches.models import Criterion, Evidence, MonthlyReport, OrgUnit, ReportValue
 from branches.services import workflow
+from branches.services.workbench import is_late
 from branches.services.workflow import ValueInput
-from branches.views.reports import is_late
 from tests.branches.factories import OrgUnitFactory, passing_value
 from tests.conftest import PERSONA_NAMES
 
