@@ -220,7 +220,7 @@ def test_the_page_asks_to_confirm_a_jump_then_saves_it_for_the_reviewer(
     # The reviewer sees it on the report page and on the township's review page.
     reviewer = login(personas.staff_a2)
     report_page = reviewer.get(edit_url(tree.village_a1)).content.decode()
-    assert "1 项数值与上月相比变化较大，保存时已提示并确认，审核时请核对" in report_page
+    assert "1 项数值与上月相比变化较大（保存时已提示填报人），审核时请核对" in report_page
     assert "是上月 5 场的 8 倍" in report_page
     review_page = reviewer.get(review_url(tree.township_a)).content.decode()
     assert "环比异常 1 项，请核对" in review_page
