@@ -161,6 +161,8 @@ CRITERION_FIELDS = [
     "unit",
     "comparator",
     "threshold",
+    "max_value",
+    "jump_factor",
     "aggregation",
     "min_months",
     "veto_scope",

@@ -25,6 +25,31 @@ URBAN_STARS = ("支部过硬星", "共建共享星", "平安法治星", "幸福�
 
 K, C, A, V = ValueKind, Comparator, Aggregation, VetoScope
 
+# Plausibility defaults by code: (the most a month can hold, the month-on-month factor that
+# asks for a second look). The bound refuses typos (9999 场, 元 typed as 万元); the factor
+# only warns. Incident counts get no factor: last month is usually 0, and 0 is not compared.
+# Percentages are bounded at 100 by their kind already.
+PLAUSIBILITY: dict[str, tuple[str | None, str | None]] = {
+    "BR-03": ("50", "3"),
+    "BR-05": ("100", "5"),
+    "VT-01": ("20", None),
+    "IN-01": ("5000", "10"),
+    "IN-03": ("1000", "10"),
+    "EC-01": ("100", None),
+    "EC-05": ("20", None),
+    "SA-03": ("50", None),
+    "SA-04": ("50", None),
+    "SA-05": ("60", "5"),
+    "VT-02": ("20", None),
+    "SH-02": ("5000", "3"),
+    "SH-03": ("200", "3"),
+    "SH-04": ("31", "5"),
+    "HA-04": ("60", "5"),
+    "JO-01": ("1000", "10"),
+    "JO-02": ("31", "5"),
+    "JO-03": ("300", "10"),
+}
+
 
 # The rows read as a table, one criterion per call; the formatter would explode them.
 # fmt: off
@@ -37,6 +62,7 @@ def _row(code, title, kind, unit, comparator, threshold, aggregation,
          *, min_months=None, veto=V.NONE, evidence=False, help_text):
     """One catalogue row; the order follows the code (SA-03 -> 30), vetoes (VT-) come last."""
     prefix, number = code.split("-")
+    max_value, jump_factor = PLAUSIBILITY.get(code, (None, None))
     return {
         "code": code,
         "title": title,
@@ -52,6 +78,8 @@ def _row(code, title, kind, unit, comparator, threshold, aggregation,
         "order": 90 if prefix == "VT" else int(number) * 10,
         "help_text": help_text,
         "evidence_required": evidence,
+        "max_value": None if max_value is None else Decimal(max_value),
+        "jump_factor": None if jump_factor is None else Decimal(jump_factor),
     }
 
 

@@ -23,6 +23,13 @@ from branches.services import workflow
 class CriterionSerializer(serializers.ModelSerializer):
     star_name = serializers.SerializerMethodField(help_text=_("所属星的名称"))
     threshold = NumberField(help_text=_("阈值；是/否指标为 null"))
+    max_value = NumberField(
+        help_text=_("每月上限：超过即拒绝保存（400）；不限时为 null"), allow_null=True
+    )
+    jump_factor = NumberField(
+        help_text=_("环比提示倍数：与上月相比增减超过该倍数时保存并提示；不提示时为 null"),
+        allow_null=True,
+    )
     source_display = serializers.CharField(source="get_source_display", help_text=_("来源名称"))
     kind_display = serializers.CharField(source="get_kind_display", help_text=_("值类型名称"))
     comparator_display = serializers.CharField(
@@ -58,6 +65,8 @@ class CriterionSerializer(serializers.ModelSerializer):
             "veto_scope",
             "veto_scope_display",
             "evidence_required",
+            "max_value",
+            "jump_factor",
             "order",
         ]
         read_only_fields = fields

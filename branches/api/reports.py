@@ -49,9 +49,23 @@ class ReportValueSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ReportValue
-        fields = ["code", "title", "value", "note", "evidence_count"]
+        fields = ["code", "title", "value", "note", "evidence_count", "warning"]
         read_only_fields = fields
-        extra_kwargs = {"note": {"help_text": _("备注")}}
+        extra_kwargs = {
+            "note": {"help_text": _("备注")},
+            "warning": {
+                "help_text": _(
+                    "环比异常提示：保存该值时与上月相比变化超过指标的环比提示倍数，"
+                    "已随值保存，供审核人核对；没有提示时为空字符串"
+                )
+            },
+        }
+
+
+class PlausibilityWarningSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text=_("指标编码"))
+    title = serializers.CharField(help_text=_("指标名称"))
+    message = serializers.CharField(help_text=_("提示内容，如“本月 40 场，是上月 5 场的 8 倍”"))
 
 
 class ReportSerializer(serializers.ModelSerializer):
@@ -103,10 +117,24 @@ class ReportSerializer(serializers.ModelSerializer):
 
 class ReportDetailSerializer(ReportSerializer):
     values = ReportValueSerializer(many=True, help_text=_("已填报的指标值，按星、排序号排列"))
+    warnings = serializers.SerializerMethodField(
+        help_text=_(
+            "本报表中带环比异常提示的指标值（软校验）：值已保存，提示供填报人复核、审核人核对；"
+            "没有时为空列表"
+        )
+    )
 
     class Meta(ReportSerializer.Meta):
-        fields = [*ReportSerializer.Meta.fields, "values"]
+        fields = [*ReportSerializer.Meta.fields, "values", "warnings"]
         read_only_fields = fields
+
+    @extend_schema_field(PlausibilityWarningSerializer(many=True))
+    def get_warnings(self, report) -> list[dict]:
+        return [
+            {"code": v.criterion.code, "title": v.criterion.title, "message": v.warning}
+            for v in report.values.all()
+            if v.warning
+        ]
 
 
 class ReportEventSerializer(serializers.ModelSerializer):
@@ -391,7 +419,12 @@ class MonthlyReportViewSet(
         description=_(
             "按指标编码保存草稿或已退回报表的填报值，未列出的指标不变。"
             "version 和 values 均为必填。任何一个值不合格时逐项说明原因，且什么都不保存；"
-            "版本号过期（他人已修改）返回 409。"
+            "版本号过期（他人已修改）返回 409。\n\n"
+            "合理性校验：超过指标“每月上限”（max_value，见指标体系接口）的值是硬错误，"
+            "返回 400，错误在 values.<指标编码> 下并写明上限，什么都不保存；"
+            "与上月相比变化超过“环比提示倍数”（jump_factor）的值是软提示，照常保存并返回 200，"
+            "提示在响应的 warnings 列表和对应值的 warning 字段中，审核人在审核页面同样可见。"
+            "如数值确有误，请改正后再次保存；不需要另行确认。"
         ),
         request=ReportValuesSerializer,
         responses={200: ReportDetailSerializer, **WRITE_ERRORS},

@@ -41,7 +41,7 @@ from branches.models import (
     ReportEvent,
     ReportValue,
 )
-from branches.services.criteria import criteria_defaults_load
+from branches.services.criteria import criteria_defaults_load, jump_warning
 from branches.services.recompute import ratings_recompute
 
 Status = MonthlyReport.Status
@@ -54,6 +54,9 @@ IMPROVING_SHARE = 0.15
 STAR_VETO_SHARE = 0.03
 ALL_VETO_SHARE = 0.01
 VETO_STAR_CODE, VETO_ALL_CODE = "SA-04", "VT-02"
+# Of the last closed month's reports, this share has one value that jumps against the month
+# before (a 环比提示 for the reviewer); drawn from its own stream, like the timeline.
+JUMP_SHARE = 0.05
 # Of the reports that went through review, this share was returned once and resubmitted.
 RETURNED_ONCE_SHARE = 0.12
 RETURN_REASONS = [
@@ -172,6 +175,34 @@ def _value(criterion: Criterion, month: int, plan: Plan, rng: random.Random):
     if criterion.kind == Criterion.Kind.INTEGER:
         # Round away from the threshold so that a passing month stays a pass.
         return value.to_integral_value(rounding=ROUND_CEILING) if not fails else value // 1
+    return value.quantize(Decimal("0.01"))
+
+
+def _jump_code(jumps, manual, plan: Plan, previous, *, last: bool) -> str | None:
+    """The criterion whose value jumps this month, or None (only in the last closed month).
+
+    Only a criterion the branch passes anyway: a larger value of a >= rule changes no star.
+    """
+    if not last or jumps.random() >= JUMP_SHARE:
+        return None
+    candidates = [
+        c.code
+        for c in manual
+        if c.jump_factor
+        and c.comparator == Criterion.Comparator.GTE
+        and c.code not in plan.failing
+        and previous.get(c.code, 0) > 0
+    ]
+    return jumps.choice(candidates) if candidates else None
+
+
+def _jumped(criterion: Criterion, before: Decimal) -> Decimal:
+    """A value past the jump factor (and within the upper bound, as the services require)."""
+    value = before * (criterion.jump_factor + 2)
+    if criterion.max_value is not None:
+        value = min(value, criterion.max_value)
+    if criterion.kind == Criterion.Kind.INTEGER:
+        return value.to_integral_value(rounding=ROUND_CEILING)
     return value.quantize(Decimal("0.01"))
 
 
@@ -319,6 +350,7 @@ def demo_values_seed(*, seed: int, today: date | None = None) -> ValuesResult:
     }
     rng = random.Random(seed)
     flow = random.Random(f"{seed}-workflow")
+    jumps = random.Random(f"{seed}-jumps")
     reports, rows, events, evidence, files = [], [], [], [], {}
     contents: dict[str, tuple[str, bytes]] = {}
     now = timezone.now()
@@ -326,6 +358,8 @@ def demo_values_seed(*, seed: int, today: date | None = None) -> ValuesResult:
     staff = _staff_by_branch(rated)
     for unit_id, area_type, code, _path in rated:
         plans = {}
+        # Last month's numbers by criterion code, for the month-on-month warnings.
+        previous: dict[str, Decimal] = {}
         for period in months:
             key = (period.year, area_type)
             if key not in plans:
@@ -344,15 +378,22 @@ def demo_values_seed(*, seed: int, today: date | None = None) -> ValuesResult:
             steps = _timeline(flow, report, maker=maker, checker=checker, now=now)
             created = steps[0].at
             uploads = []
+            jump = _jump_code(jumps, manual[key], plans[key], previous, last=period == months[-1])
             for criterion in manual[key]:
                 value = _value(criterion, period.month, plans[key], rng)
+                if criterion.code == jump:
+                    value = _jumped(criterion, previous[criterion.code])
                 row = ReportValue(
                     report=report,
                     value_bool=value if isinstance(value, bool) else None,
                     value_number=None if isinstance(value, bool) else value,
                     criterion=criterion,
+                    # What report_save_values stores for the reviewer.
+                    warning=jump_warning(criterion, value, previous.get(criterion.code)) or "",
                 )
                 rows.append(row)
+                if not isinstance(value, bool):
+                    previous[criterion.code] = value
                 if criterion.evidence_required and _is_positive(value):
                     if criterion.code not in contents:
                         contents[criterion.code] = _evidence_content(criterion)

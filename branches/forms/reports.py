@@ -95,6 +95,13 @@ def note_field_name(code: str) -> str:
     return f"note-{code}"
 
 
+def warned_field_name(code: str) -> str:
+    return f"warned-{code}"
+
+
+CONFIRM_WARNINGS = "confirm_warnings"
+
+
 def upload_field_name(code: str) -> str:
     return f"evidence-{code}"
 
@@ -167,12 +174,22 @@ class ReportForm(CleanTextFormMixin, forms.Form):
         self.stored = stored
         self.evidence = list(evidence)
         self.fields["version"].initial = version
+        # The values the page warned about, and the box that confirms them (a second save).
+        self.fields[CONFIRM_WARNINGS] = forms.BooleanField(
+            label=_("我已核对，以上提示的数值无误，确认保存"),
+            required=False,
+            widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+        )
         accept = ",".join(sorted(EVIDENCE_EXTENSIONS))
         for criterion in criteria:
             row = stored.get(criterion.code)
             self.fields[value_field_name(criterion.code)] = self._value_field(
                 criterion, row.value if row else None
             )
+            if criterion.jump_factor is not None:
+                self.fields[warned_field_name(criterion.code)] = forms.CharField(
+                    required=False, widget=forms.HiddenInput
+                )
             self.fields[note_field_name(criterion.code)] = forms.CharField(
                 label=_("备注"),
                 required=False,
@@ -305,6 +322,22 @@ class ReportForm(CleanTextFormMixin, forms.Form):
             if value is not None or note or criterion.code in self.stored:
                 values[criterion.code] = ValueInput(value, note)
         return values
+
+    def confirmed_warnings(self) -> dict:
+        """The values whose warning the person confirmed: the ones the page showed (in the
+        hidden fields) when the confirm box is ticked, nothing otherwise."""
+        if not self.cleaned_data.get(CONFIRM_WARNINGS):
+            return {}
+        confirmed = {}
+        for criterion in self.criteria:
+            raw = self.cleaned_data.get(warned_field_name(criterion.code))
+            if not raw:
+                continue
+            try:
+                confirmed[criterion.code] = parse_value(criterion, raw)
+            except ValidationError:
+                continue  # a tampered hidden field confirms nothing: the page asks again
+        return confirmed
 
     def uploads(self) -> dict[str, list]:
         """The new files chosen in this post, by criterion code."""

@@ -120,6 +120,26 @@ class Criterion(models.Model):
         _("一票否决"), max_length=8, choices=VetoScope.choices, default="NONE"
     )
     evidence_required = models.BooleanField(_("需上传佐证"), default=False)
+    # Plausibility of a month's entry (workflow.parse_value and criteria.jump_warning).
+    max_value = models.DecimalField(
+        _("每月上限"),
+        max_digits=14,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text=_("一个月可能填报的最大值，超过即拒绝保存并提示上限；留空不限。"),
+    )
+    jump_factor = models.DecimalField(
+        _("环比提示倍数"),
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_(
+            "本月与上月相比增加或减少超过该倍数时提示核对，填报人确认后才保存，"
+            "审核人可见提示；上月或本月为0时不比较；留空不提示。"
+        ),
+    )
     order = models.PositiveSmallIntegerField(_("排序"), default=0)
 
     class Meta:
@@ -154,6 +174,27 @@ class Criterion(models.Model):
                 name="criterion_threshold_unless_yes_no",
                 violation_error_message=_("除“为是”外的比较方式都须填写阈值。"),
                 condition=models.Q(comparator="IS_YES") | models.Q(threshold__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="criterion_plausibility_numbers_only",
+                violation_error_message=_(
+                    "每月上限和环比提示倍数只用于人工填报的数值指标，是/否指标和系统指标请留空。"
+                ),
+                condition=(models.Q(max_value__isnull=True) & models.Q(jump_factor__isnull=True))
+                | (models.Q(source="MANUAL") & ~models.Q(kind="BOOLEAN")),
+            ),
+            models.CheckConstraint(
+                name="criterion_max_value_positive",
+                violation_error_message=_("每月上限应大于0；不限上限请留空。"),
+                condition=models.Q(max_value__isnull=True) | models.Q(max_value__gt=0),
+            ),
+            models.CheckConstraint(
+                name="criterion_jump_factor_above_one",
+                violation_error_message=_(
+                    "环比提示倍数应大于1，例如 5 表示本月是上月的5倍以上或不到五分之一时提示；"
+                    "不提示请留空。"
+                ),
+                condition=models.Q(jump_factor__isnull=True) | models.Q(jump_factor__gt=1),
             ),
         ]
 

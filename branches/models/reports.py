@@ -136,6 +136,9 @@ class ReportValue(models.Model):
         _("数值"), max_digits=14, decimal_places=4, null=True, blank=True
     )
     note = models.CharField(_("备注"), max_length=500, blank=True)
+    # The month-on-month warning the value raised when it was saved (and the person confirmed
+    # it, on the page), kept for the reviewer; blank when the value looked plausible.
+    warning = models.CharField(_("环比异常提示"), max_length=300, blank=True)
 
     history = HistoricalRecords()
 

@@ -1,5 +1,8 @@
-"""Criteria catalogue services: load the shipped defaults, copy a set to a new version or year."""
+"""Criteria catalogue services: load the shipped defaults, copy a set to a new version or year,
+and the plausibility checks of a month's value (upper bound, month-on-month jump)."""
 
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from django.core.exceptions import ValidationError
@@ -7,7 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from branches import catalogue
-from branches.models import CriteriaSet, Criterion, OrgUnit
+from branches.models import CriteriaSet, Criterion, OrgUnit, ReportValue
 
 DEFAULT_NOTE = "示例默认值，以当地正式文件为准。系统按此默认清单评星，管理员可按本地文件修改。"
 
@@ -89,3 +92,85 @@ def criteria_set_copy(*, source: CriteriaSet, year: int | None = None) -> Criter
         for criterion in source.criteria.all()
     )
     return copy
+
+
+# Plausibility of a month's value: the one place the form, the month sheet and the API (all
+# through workflow.parse_value and workflow.report_save_values) learn what is implausible.
+
+
+def _figure(number: Decimal, criterion: Criterion) -> str:
+    """Decimal('40.0000') with unit 场 -> '40 场' (a percentage as '90%')."""
+    text = format(number.normalize(), "f")
+    if not criterion.unit:
+        return text
+    return f"{text}{'' if criterion.unit == '%' else ' '}{criterion.unit}"
+
+
+def _times(ratio: Decimal) -> str:
+    return format(ratio.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP).normalize(), "f")
+
+
+def bound_problem(criterion: Criterion, number: Decimal) -> str | None:
+    """Why `number` cannot be a month's value of `criterion` (its upper bound), or None."""
+    if criterion.max_value is None or number <= criterion.max_value:
+        return None
+    return _(
+        "“%(title)s”每月最多 %(bound)s，收到的是 %(raw)s。请核对是否多输了数字或单位填错；"
+        "确实超过上限的，请联系管理员调整该指标的每月上限。"
+    ) % {
+        "title": criterion.title,
+        "bound": _figure(criterion.max_value, criterion),
+        "raw": format(number.normalize(), "f"),
+    }
+
+
+def jump_warning(criterion: Criterion, value, previous) -> str | None:
+    """The month-on-month warning of `value` against last month's, or None.
+
+    Both months must be positive numbers: a ratio to or from 0 says nothing, and an
+    absurd first value is the upper bound's job.
+    """
+    factor = criterion.jump_factor
+    if factor is None or isinstance(value, bool) or isinstance(previous, bool):
+        return None
+    if value is None or previous is None or value <= 0 or previous <= 0:
+        return None
+    if value > previous * factor:
+        return _(
+            "本月 %(now)s，是上月 %(before)s的 %(ratio)s 倍（超过 %(factor)s 倍），请核对。"
+        ) % {
+            "now": _figure(value, criterion),
+            "before": _figure(previous, criterion),
+            "ratio": _times(value / previous),
+            "factor": _times(factor),
+        }
+    if value * factor < previous:
+        return _(
+            "本月 %(now)s，只有上月 %(before)s的 %(ratio)s 分之一（变化超过 %(factor)s 倍），"
+            "请核对。"
+        ) % {
+            "now": _figure(value, criterion),
+            "before": _figure(previous, criterion),
+            "ratio": _times(previous / value),
+            "factor": _times(factor),
+        }
+    return None
+
+
+def month_before(period: date) -> date:
+    return (
+        date(period.year - 1, 12, 1)
+        if period.month == 1
+        else period.replace(month=period.month - 1)
+    )
+
+
+def previous_month_values(*, unit_ids, period: date) -> dict[tuple[int, str], Decimal]:
+    """Last month's numbers by (unit id, criterion code), in one query (codes are stable
+    across years, so January compares with December of the year's other set)."""
+    rows = ReportValue.objects.filter(
+        report__unit_id__in=list(unit_ids),
+        report__period=month_before(period),
+        value_number__isnull=False,
+    ).values_list("report__unit_id", "criterion__code", "value_number")
+    return {(unit_id, code): number for unit_id, code, number in rows}

@@ -10,6 +10,7 @@ Maker–checker (settings.REVIEW_SEPARATION): the one who submitted a report may
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -32,6 +33,7 @@ from branches.models import (
     ReportEvent,
     ReportValue,
 )
+from branches.services.criteria import bound_problem, jump_warning, previous_month_values
 from branches.validators import text_problem
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,9 @@ REVIEW_SEPARATION_MESSAGE = gettext_lazy(
 YES_WORDS = {"是", "yes", "y", "true", "1", "有", "√", "✓", "达标"}
 NO_WORDS = {"否", "no", "n", "false", "0", "无", "×", "✗", "未达标"}
 MAX_NUMBER = Decimal("9999999999")
+# Commas that group thousands (1,250.5); any other comma is a decimal mark typed the
+# European way (95,5), which must not silently become 955.
+THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?%?")
 
 EVIDENCE_EXTENSIONS = {".pdf", ".jpg", ".jpeg", ".png", ".doc", ".docx", ".xls", ".xlsx"}
 # Per criterion of a report: a bound on what one value can hold, and on one upload's work.
@@ -112,8 +117,14 @@ def parse_value(criterion: Criterion, raw) -> bool | Decimal | None:
         )
     if isinstance(raw, bool):
         raise ValidationError(_("“%(title)s”应填数字。") % {"title": criterion.title})
+    text = str(raw).strip()
+    if ("," in text or "，" in text) and not THOUSANDS.fullmatch(text):
+        raise ValidationError(
+            _("“%(title)s”的小数点请用英文句点“.”，不要用逗号，例如 95.5；收到的是“%(raw)s”。")
+            % {"title": criterion.title, "raw": raw}
+        )
     try:
-        number = Decimal(str(raw).strip().replace(",", "").rstrip("%"))
+        number = Decimal(text.replace(",", "").rstrip("%"))
     except InvalidOperation:
         raise ValidationError(
             _("“%(title)s”应填数字，收到的是“%(raw)s”。") % {"title": criterion.title, "raw": raw}
@@ -134,6 +145,8 @@ def parse_value(criterion: Criterion, raw) -> bool | Decimal | None:
         )
     if number.as_tuple().exponent < -4:
         raise ValidationError(_("“%(title)s”最多保留4位小数。") % {"title": criterion.title})
+    if problem := bound_problem(criterion, number):
+        raise ValidationError(problem)
     return number
 
 
@@ -141,6 +154,16 @@ def parse_value(criterion: Criterion, raw) -> bool | Decimal | None:
 class ValueInput:
     value: bool | Decimal | None
     note: str = ""
+
+
+class UnconfirmedWarnings(ValidationError):
+    """Values that raise a month-on-month warning the person has not yet confirmed."""
+
+    def __init__(self, warnings: dict[str, str], criteria: dict[str, Criterion]):
+        self.warnings = warnings
+        super().__init__(
+            [f"{criteria[code].title}：{message}" for code, message in warnings.items()]
+        )
 
 
 def active_criteria_set(*, year: int, area_type: str) -> CriteriaSet:
@@ -240,8 +263,15 @@ def report_save_values(
     user,
     values: dict[str, ValueInput],
     expected_version: int | None,
+    confirmed_warnings: dict[str, Decimal] | None = None,
 ) -> MonthlyReport:
-    """Save a draft's values by criterion code. Only the codes given are touched."""
+    """Save a draft's values by criterion code. Only the codes given are touched.
+
+    A changed value that jumps against last month's (`criteria.jump_warning`) is saved with
+    its warning for the reviewer. With `confirmed_warnings` (the data-entry page: the values
+    the person confirmed, by code) any other warning refuses the save (UnconfirmedWarnings);
+    without it (month sheet, API) the warnings are saved and reported.
+    """
     _require(user.can_enter_reports, _("您的角色不能填报月度数据。"))
     if report.status not in (Status.DRAFT, Status.RETURNED):
         raise ValidationError(
@@ -263,28 +293,50 @@ def report_save_values(
             errors.extend(error.messages)
     if errors:
         raise ValidationError(errors)
+    previous = previous_month_values(unit_ids=[report.unit_id], period=report.period)
+    rows, warnings = [], {}
     for code, given in values.items():
         criterion = criteria[code]
         row = existing.get(code) or ReportValue(report=report, criterion=criterion)
         new_bool = given.value if isinstance(given.value, bool) else None
         new_number = None if isinstance(given.value, bool) else given.value
-        unchanged = (row.value_bool, row.value_number, row.note) == (
+        value_changed = row.pk is None or (row.value_bool, row.value_number) != (
             new_bool,
             new_number,
-            given.note,
         )
-        if row.pk and unchanged:
+        if not value_changed and row.note == given.note:
             continue
+        if value_changed:
+            warning = jump_warning(criterion, given.value, previous.get((report.unit_id, code)))
+            row.warning = warning or ""
+            if warning:
+                warnings[code] = warning
         row.value_bool, row.value_number, row.note = new_bool, new_number, given.note
+        rows.append(row)
+    if confirmed_warnings is not None:
+        unconfirmed = {
+            code: message
+            for code, message in warnings.items()
+            if code not in confirmed_warnings or confirmed_warnings[code] != values[code].value
+        }
+        if unconfirmed:
+            raise UnconfirmedWarnings(unconfirmed, criteria)
+    for row in rows:
         row.save()
-        changed.append(code)
+        changed.append(row.criterion.code)
     if changed:
-        report_event_record(
-            report=report,
-            user=user,
-            action=Action.SAVED,
-            reason=_("修改 %(n)s 项：%(codes)s") % {"n": len(changed), "codes": "、".join(changed)},
-        )
+        reason = _("修改 %(n)s 项：%(codes)s") % {"n": len(changed), "codes": "、".join(changed)}
+        if warnings:
+            heading = (
+                _("填报人已确认环比提示")
+                if confirmed_warnings is not None
+                else _("环比提示，请审核时核对")
+            )
+            lines = "；".join(
+                f"{criteria[code].title}：{message}" for code, message in warnings.items()
+            )
+            reason = f"{reason}。{heading}：{lines}"
+        report_event_record(report=report, user=user, action=Action.SAVED, reason=reason)
     return report
 
 

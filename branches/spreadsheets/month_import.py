@@ -16,6 +16,7 @@ from branches.models import (
     OrgUnit,
 )
 from branches.services import workflow
+from branches.services.criteria import jump_warning, previous_month_values
 from branches.spreadsheets.cells import (
     plain_number,
     shown_value,
@@ -64,6 +65,8 @@ class SheetImport:
     values: int = 0
     # The check stopped at the error cap: more errors than those listed may exist.
     more_errors: bool = False
+    # Month-on-month warnings of the saved values (one per cell): saved, flagged for review.
+    warnings: list[CellError] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -116,6 +119,8 @@ def report_sheet_import(*, user, unit: OrgUnit, period: date, tables) -> SheetIm
     return SheetImport(
         branches=len(upload.changes),
         values=sum(len(change.values) for change in upload.changes.values()),
+        # Any refused cell or row saves nothing, so every warning is about a saved value.
+        warnings=upload.warnings,
     )
 
 
@@ -138,8 +143,12 @@ class _Upload:
     def __init__(self, *, user, unit, period):
         self.user, self.unit, self.period = user, unit, period
         self.errors = ErrorList()
+        self.warnings: list[CellError] = []
         self.changes: dict[int, _Change] = {}
         self.branches = {b.code: b for b in OrgUnit.objects.visible_to(user).under(unit).rated()}
+        self.previous = previous_month_values(
+            unit_ids=[b.pk for b in self.branches.values()], period=period
+        )
         reports = list(month_reports(user, unit, period).select_related("criteria_set"))
         self.reports = {r.unit_id: r for r in reports}
         self.stored = month_values(reports)
@@ -306,6 +315,12 @@ class _Upload:
             if value is not _UNCHANGED:
                 # The note is not in the sheet: keep the one entered on the page.
                 changed[column] = workflow.ValueInput(value, note)
+                # The same check the save makes; listed here with the cell it is about.
+                warning = jump_warning(
+                    criteria[column], value, self.previous.get((branch.pk, column))
+                )
+                if warning:
+                    self.warnings.append(CellError(title, number, column, warning))
         # A row that changes nothing cannot overwrite anyone: its version is not looked at.
         if changed:
             version = self.downloaded_version(title, number, cells[VERSION_INDEX], report)

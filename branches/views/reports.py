@@ -22,16 +22,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from branches.forms.reports import (
+    CONFIRM_WARNINGS,
     ReportForm,
     ReviewForm,
     UnlockForm,
     criterion_rule,
     note_field_name,
+    plain_number,
     remove_field_name,
     replace_field_name,
     shown_value,
     upload_field_name,
     value_field_name,
+    warned_field_name,
 )
 from branches.metrics import UnknownMetric, Window, registry, report_due_date
 from branches.models import Criterion, Evidence, MonthlyReport, OrgUnit, ReportEvent, ReportValue
@@ -134,11 +137,18 @@ class CriterionRow:
     last_month: str
     current: str = ""  # the stored value, shown read-only or beside the input after a conflict
     note: str = ""
+    warning: str = ""  # the month-on-month warning stored with the value, for the reviewer
+    pending: str = ""  # a warning of the value just typed, waiting for the person's confirmation
     metric: str | None = None  # the computed value of a metric criterion
     evidence: list[EvidenceEntry] = field(default_factory=list)
     value_field: object = None
     note_field: object = None
     upload_field: object = None
+
+
+def _order(value: ReportValue) -> tuple:
+    criterion = value.criterion
+    return (criterion.star, criterion.order, criterion.code)
 
 
 def _stored_values(report: MonthlyReport) -> dict[str, ReportValue]:
@@ -174,7 +184,9 @@ def _report_evidence(report: MonthlyReport) -> list[Evidence]:
     )
 
 
-def _star_groups(report, *, manual, stored, form, evidence) -> list[tuple[int, str, list]]:
+def _star_groups(
+    report, *, manual, stored, form, evidence, pending=None
+) -> list[tuple[int, str, list]]:
     """The criteria grouped by star in display order, each with what its row shows."""
     unit, period = report.unit, report.period
     previous = _previous_values(unit, period)
@@ -200,6 +212,8 @@ def _star_groups(report, *, manual, stored, form, evidence) -> list[tuple[int, s
             value = stored.get(code)
             row.current = shown_value(criterion, value.value if value else None)
             row.note = value.note if value else ""
+            row.warning = value.warning if value else ""
+            row.pending = (pending or {}).get(code, "")
             row.evidence = by_code.get(code, [])
             if form is not None:
                 row.value_field = form[value_field_name(code)]
@@ -225,6 +239,7 @@ def _save(request, report: MonthlyReport, form: ReportForm) -> None:
             user=user,
             values=form.values(),
             expected_version=form.cleaned_data["version"],
+            confirmed_warnings=form.confirmed_warnings(),
         )
         for item in removals:
             workflow.evidence_delete(report=report, user=user, evidence=item)
@@ -284,6 +299,7 @@ def report_edit(request, code, period):
         evidence=evidence if editable else (),
     )
     conflict = False
+    pending = {}
     if bound:
         if not editable:
             messages.error(
@@ -300,11 +316,28 @@ def report_edit(request, code, period):
             except ConflictError as error:
                 messages.error(request, str(error))
                 conflict = True
+            except workflow.UnconfirmedWarnings as error:
+                pending = error.warnings
             except ValidationError as error:
                 for message in error.messages:
                     messages.error(request, message)
             else:
                 return redirect(request.path)
+    if pending:
+        # Nothing was saved: show the warnings beside what was typed, and ask to confirm
+        # exactly these values (a value changed again is checked again).
+        report.refresh_from_db()
+        data = request.POST.copy()
+        data.pop(CONFIRM_WARNINGS, None)
+        for code in pending:
+            data[warned_field_name(code)] = plain_number(form.cleaned_data[value_field_name(code)])
+        form = ReportForm(
+            data,
+            criteria=manual,
+            stored=stored,
+            version=report.version,
+            evidence=evidence if editable else (),
+        )
     if conflict:
         # Keep what the user typed, beside the values now stored; saving again is a
         # deliberate overwrite of the version they have now seen.
@@ -351,8 +384,19 @@ def report_edit(request, code, period):
                 stored=stored,
                 form=form if editable else None,
                 evidence=evidence,
+                pending=pending,
             ),
             "form": form,
+            "pending": [
+                (code, criterion.title, pending[code])
+                for criterion in manual
+                if (code := criterion.code) in pending
+            ],
+            "warnings": [
+                (code, value.criterion.title, value.warning)
+                for code, value in sorted(stored.items(), key=lambda item: _order(item[1]))
+                if value.warning
+            ],
             "editable": editable,
             "conflict": conflict,
             "missing": workflow.missing_for_submit(report) if editable and report.pk else [],
@@ -437,6 +481,8 @@ class ReviewRow:
     unit: OrgUnit
     report: MonthlyReport | None
     is_late: bool
+    # The month-on-month warnings saved with the report's values: "title：message".
+    warnings: list[str] = field(default_factory=list)
 
 
 def _review_each(user, reports, versions, *, action, reason) -> tuple[int, list[str]]:
@@ -527,11 +573,20 @@ def report_review(request, code, period):
         )
     }
     today = timezone.localdate()
+    warnings = {}
+    for report_id, title, message in (
+        ReportValue.objects.filter(report__in=list(by_unit.values()))
+        .exclude(warning="")
+        .order_by("criterion__star", "criterion__order", "criterion__code")
+        .values_list("report_id", "criterion__title", "warning")
+    ):
+        warnings.setdefault(report_id, []).append(f"{title}：{message}")
     rows = [
         ReviewRow(
             unit=unit,
-            report=by_unit.get(unit.id),
-            is_late=is_late(first_submission(by_unit.get(unit.id)), month, today),
+            report=(report := by_unit.get(unit.id)),
+            is_late=is_late(first_submission(report), month, today),
+            warnings=warnings.get(report.pk, []) if report else [],
         )
         for unit in page.object_list
     ]

@@ -101,7 +101,9 @@ def report_sheet_upload(request, code, period):
                 )
             else:
                 messages.info(request, _("表格中的数据与系统中一致，没有需要保存的修改。"))
-            return redirect("branches:report_sheet_upload", code=unit.code, period=period)
+            if not result.warnings:
+                return redirect("branches:report_sheet_upload", code=unit.code, period=period)
+            # Saved: the page lists the warnings once (uploading again changes nothing).
     return render(
         request,
         "branches/report_sheet_upload.html",
@@ -113,6 +115,7 @@ def report_sheet_upload(request, code, period):
             "form": form,
             "result": result,
             "errors_shown": result.errors[:SHEET_ERRORS_SHOWN] if result else [],
+            "warnings_shown": result.warnings[:SHEET_ERRORS_SHOWN] if result else [],
             "more_errors": more_errors_message(),
         },
     )

@@ -251,6 +251,7 @@ class TestReportScoping:
             "value": True,
             "note": "已开展",
             "evidence_count": 1,
+            "warning": "",
         }
         assert values["BR-05"]["value"] == 12.5
         assert values["BR-05"]["evidence_count"] == 0

@@ -186,3 +186,19 @@ def test_the_demo_secretary_submits_their_own_branch_and_township_a_staff_review
     in_b = MonthlyReport.objects.filter(unit=tree.village_b1, status="APPROVED")
     assert {r.reviewed_by for r in in_b} == {by_name["demo_zhen_b"]}
     assert {r.submitted_by.username for r in in_b} == {"staff_410102002_1"}
+
+
+def test_a_few_last_month_values_jump_and_carry_the_warning_the_services_would_store(seeded):
+    from branches.services.criteria import jump_warning
+
+    flagged = ReportValue.objects.exclude(warning="").select_related("report", "criterion")
+    assert flagged, "the review page has a 环比提示 to show"
+    for value in flagged:
+        assert value.report.period == date(2026, 10, 1)
+        before = ReportValue.objects.get(
+            report__unit=value.report.unit,
+            report__period=date(2026, 9, 1),
+            criterion__code=value.criterion.code,
+        )
+        assert value.warning == jump_warning(value.criterion, value.value, before.value)
+        assert value.value <= value.criterion.max_value
