@@ -61,10 +61,11 @@ class BranchMonth:
 
     @property
     def submittable(self) -> bool:
-        """A draft (or returned report) with every item filled and every required file."""
+        """A draft with every item filled and every required file. A returned report is not
+        one: it is changed as its reason asks and resubmitted from its own page."""
         return (
             self.report is not None
-            and self.report.status in (Status.DRAFT, Status.RETURNED)
+            and self.report.status == Status.DRAFT
             and self.filled == self.total
             and self.evidence_have == self.evidence_need
         )
@@ -159,6 +160,10 @@ def drafts_bulk_submit(user, township: OrgUnit, period: date, versions: dict) ->
     )
     results = []
     for report in chosen:
+        if report.status == Status.RETURNED:
+            message = _("已退回的报表请先按退回原因修改，再在该月填报页面提交。")
+            results.append(SubmitResult(report.unit, False, message))
+            continue
         try:
             workflow.report_submit(report=report, user=user, expected_version=versions[report.pk])
         except (ConflictError, PermissionDenied) as error:

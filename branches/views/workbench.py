@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -83,6 +84,10 @@ def month_workbench(request, code):
             for errors in form.errors.values():
                 for error in errors:
                     messages.error(request, error)
+        # Back where the form was (the home page or the workbench).
+        back = request.POST.get("next", "")
+        if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            return redirect(back)
         return redirect("branches:month_workbench", code=township.code)
     context = workbench_context(user, township)
     context["breadcrumbs"] = breadcrumbs_for(user, township)

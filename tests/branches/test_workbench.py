@@ -154,3 +154,31 @@ def test_the_workbench_is_a_townships(tree, personas, login):
     client = login(personas.county_leader)
     assert client.get(f"/units/{tree.county.code}/workbench/").status_code == 404
     assert client.get(f"/units/{tree.village_a1.code}/workbench/").status_code == 404
+
+
+def test_a_returned_report_is_not_bulk_submitted_unchanged(tree, personas, login):
+    report = draft(tree.village_a1, personas.staff_a)
+    workflow.report_submit(report=report, user=personas.staff_a, expected_version=report.version)
+    report.refresh_from_db()
+    workflow.report_return(
+        report=report, user=personas.staff_a2, reason="请补充照片", expected_version=report.version
+    )
+    report.refresh_from_db()
+    row = workbench.month_table(personas.staff_a, tree.township_a, MARCH)[0]
+    assert row.report == report and not row.submittable
+    response = login(personas.staff_a).post(
+        workbench_url(tree),
+        {"period": "2026-03", "selected": [f"{report.pk}:{report.version}"], "next": "/"},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == "/"
+    assert "已退回的报表请先按退回原因修改" in response.content.decode()
+    report.refresh_from_db()
+    assert report.status == Status.RETURNED
+
+
+def test_bulk_submit_goes_back_only_to_a_page_of_this_site(tree, personas, login):
+    response = login(personas.staff_a).post(
+        workbench_url(tree), {"period": "2026-03", "next": "https://evil.example/"}
+    )
+    assert response.url == workbench_url(tree)
