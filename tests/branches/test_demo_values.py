@@ -186,3 +186,28 @@ def test_the_demo_secretary_submits_their_own_branch_and_township_a_staff_review
     in_b = MonthlyReport.objects.filter(unit=tree.village_b1, status="APPROVED")
     assert {r.reviewed_by for r in in_b} == {by_name["demo_zhen_b"]}
     assert {r.submitted_by.username for r in in_b} == {"staff_410102002_1"}
+
+
+def test_the_demos_recent_returns_notify_the_township_staff(county):
+    OrgUnit.objects.filter(pk=county.village_a1.pk).update(secretary_name="张书记")
+    county.village_a1.refresh_from_db()
+    demo_users_create(
+        province=county.province,
+        city=county.city,
+        county=county.county,
+        townships=[county.township_a, county.township_b],
+        village=county.village_a1,
+        grid_unit=county.compound_a1,
+    )
+    demo_values_seed(seed=7, today=TODAY)
+    # Notifications live in governance; the demo reaches them through the workflow's listeners.
+    from governance.models import Notification
+
+    notifications = list(Notification.objects.select_related("event__report", "recipient"))
+    assert notifications
+    assert {n.event.action for n in notifications} == {Action.RETURNED}
+    assert all(n.recipient_id != n.event.actor_id for n in notifications)
+    assert all(n.created_at == n.event.occurred_at for n in notifications)
+    assert Notification.objects.filter(recipient__username="demo_zhen_a").exists()
+    oldest = min(n.created_at for n in notifications).date()
+    assert (date.today() - oldest).days <= 90
