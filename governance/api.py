@@ -3,21 +3,32 @@ from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers, status
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
-from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.decorators import (
+    action,
+    api_view,
+    authentication_classes,
+    permission_classes,
+)
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from branches.api.criteria import CriteriaSetViewSet
-from branches.api.fields import DetailSerializer
+from branches.api.fields import DetailSerializer, PeriodField
 from branches.api.ratings import RatingViewSet
 from branches.api.reports import MonthlyReportViewSet
-from branches.api.units import OrgUnitViewSet
-from governance.models import User
+from branches.api.units import OrgUnitPagination, OrgUnitViewSet
+from governance.models import Notification, User
+from governance.services.notifications import (
+    notification_mark_read,
+    notifications_mark_all_read,
+)
+from governance.views import get_notification_for_user
 
 NOT_FOUND = _("未找到：该对象不存在，或不在您的管辖范围内。")
 
@@ -152,11 +163,134 @@ def me(request):
     return Response(MeSerializer(request.user).data)
 
 
+class NotificationSerializer(serializers.ModelSerializer):
+    is_read = serializers.BooleanField(help_text=_("是否已读"))
+    message = serializers.CharField(
+        help_text=_("通知内容：哪个支部哪个月的报表、谁、做了什么、原因")
+    )
+    action = serializers.CharField(
+        source="event.action",
+        help_text=_("RETURNED 退回，APPROVED 审核通过，UNLOCKED 解锁"),
+    )
+    action_display = serializers.CharField(
+        source="event.get_action_display", help_text=_("操作名称")
+    )
+    reason = serializers.CharField(source="event.reason", help_text=_("退回或解锁的原因"))
+    report = serializers.IntegerField(source="event.report_id", help_text=_("报表编号"))
+    unit_code = serializers.CharField(source="event.report.unit.code", help_text=_("支部单位编码"))
+    unit_name = serializers.CharField(source="event.report.unit.name", help_text=_("支部名称"))
+    period = PeriodField(source="event.report.period")
+
+    class Meta:
+        model = Notification
+        fields = [
+            "id",
+            "created_at",
+            "read_at",
+            "is_read",
+            "message",
+            "action",
+            "action_display",
+            "reason",
+            "report",
+            "unit_code",
+            "unit_name",
+            "period",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "created_at": {"help_text": _("时间（报表操作发生的时间）")},
+            "read_at": {"help_text": _("标为已读的时间；未读为 null")},
+        }
+
+
+class MarkedSerializer(serializers.Serializer):
+    marked = serializers.IntegerField(help_text=_("本次标为已读的通知条数"))
+
+
+class NotificationFilter(filters.FilterSet):
+    unread = filters.ChoiceFilter(
+        choices=[("true", _("只列出未读通知")), ("false", _("只列出已读通知"))],
+        method="filter_unread",
+        help_text=_("true 只列出未读通知，false 只列出已读通知；省略时全部列出"),
+    )
+
+    class Meta:
+        model = Notification
+        fields = []
+
+    def filter_unread(self, queryset, name, value):
+        return queryset.filter(read_at__isnull=value == "true")
+
+
+NOTIFICATION_NOT_FOUND = OpenApiResponse(
+    DetailSerializer, description=_("通知不存在，或不是发给您的")
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=_("我的通知"),
+        description=_(
+            "列出发给调用者本人的站内通知（报表被退回、审核通过、解锁），按时间倒序分页返回；"
+            "通知保留 90 天。"
+        ),
+    ),
+    retrieve=extend_schema(
+        summary=_("一条通知"),
+        description=_("发给调用者本人的一条通知；别人的通知返回 404。"),
+        responses={200: NotificationSerializer, 404: NOTIFICATION_NOT_FOUND},
+    ),
+)
+@extend_schema(tags=[_("通知")])
+class NotificationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    filterset_class = NotificationFilter
+    pagination_class = OrgUnitPagination
+    serializer_class = NotificationSerializer
+    queryset = Notification.objects.none()
+
+    def get_queryset(self):
+        return Notification.objects.visible_to(self.request.user).select_related(
+            "event__report__unit"
+        )
+
+    def get_object(self):
+        pk = self.kwargs["pk"]
+        if not str(pk).isdigit():
+            raise exceptions.NotFound
+        return get_notification_for_user(self.request.user, int(pk))
+
+    @extend_schema(
+        summary=_("标为已读"),
+        description=_("把发给调用者本人的一条通知标为已读；已读的再标一次不变。"),
+        request=None,
+        responses={200: NotificationSerializer, 404: NOTIFICATION_NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def read(self, request, pk=None):
+        notification = notification_mark_read(notification=self.get_object())
+        return Response(self.get_serializer(notification).data)
+
+    @extend_schema(
+        summary=_("全部标为已读"),
+        description=_("把调用者本人的全部未读通知标为已读，返回标记的条数。"),
+        request=None,
+        responses={200: MarkedSerializer},
+        filters=False,
+    )
+    @action(detail=False, methods=["post"], url_path="read-all", filter_backends=[])
+    def read_all(self, request):
+        return Response({"marked": notifications_mark_all_read(user=request.user)})
+
+
 router = DefaultRouter()
 router.register("units", OrgUnitViewSet, basename="unit")
 router.register("criteria-sets", CriteriaSetViewSet, basename="criteria-set")
 router.register("reports", MonthlyReportViewSet, basename="report")
 router.register("ratings", RatingViewSet, basename="rating")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 api_urlpatterns = [
     path("auth/token/", token_obtain, name="api-token"),

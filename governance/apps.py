@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class GovernanceConfig(AppConfig):
     name = "governance"
     verbose_name = _("用户、权限与监督")
+
+    def ready(self):
+        from branches.services import workflow
+        from governance.services.notifications import notifications_for_events
+
+        # Notifications are made in the transaction of the workflow step they announce.
+        workflow.report_event_listen(notifications_for_events)

@@ -1,9 +1,10 @@
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from branches.models import OrgUnit
+from branches.models import OrgUnit, jurisdiction_path
 
 
 class User(AbstractUser):
@@ -100,3 +101,91 @@ class User(AbstractUser):
             and self.unit is not None
             and self.unit.level < OrgUnit.Level.TOWNSHIP
         )
+
+
+class NotificationQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The user's own notifications about reports they may still read: a notification
+        names a branch and a reason, so it leaves with the report when the user's
+        jurisdiction or role changes."""
+        path = jurisdiction_path(user)
+        if path is None or not user.can_read_reports:
+            return self.none()
+        mine = self.filter(recipient=user)
+        return mine.filter(event__report__unit__path__startswith=path) if path else mine
+
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    """An in-portal message to one user about one workflow step of a report (its event)."""
+
+    recipient = models.ForeignKey(
+        User, verbose_name=_("接收人"), related_name="notifications", on_delete=models.CASCADE
+    )
+    event = models.ForeignKey(
+        "branches.ReportEvent",
+        verbose_name=_("填报流程记录"),
+        related_name="notifications",
+        on_delete=models.CASCADE,
+    )
+    # The event's time: the list reads newest first and the purge counts 90 days from it.
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("站内通知")
+        verbose_name_plural = _("站内通知")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "recipient"], name="notification_one_per_event_recipient"
+            ),
+        ]
+        indexes = [
+            # The list page and the API: a user's notifications, newest first.
+            models.Index(fields=["recipient", "-created_at"], name="notification_recipient_idx"),
+            # The count in the top bar, on every page: a user's unread notifications.
+            models.Index(
+                fields=["recipient"],
+                name="notification_unread_idx",
+                condition=models.Q(read_at__isnull=True),
+            ),
+            # The nightly purge of notifications older than the retention period.
+            models.Index(fields=["created_at"], name="notification_time_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.recipient} · {self.event}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+    @property
+    def message(self) -> str:
+        """What happened, in a sentence: the branch, the month, who, and the reason."""
+        event = self.event
+        report = event.report
+        values = {
+            "unit": report.unit.name,
+            "period": _("%(year)s年%(month)s月")
+            % {"year": report.period.year, "month": report.period.month},
+            "actor": event.actor_name or _("系统"),
+            "reason": event.reason,
+        }
+        Action = event.Action
+        if event.action == Action.RETURNED:
+            text = _(
+                "%(unit)s %(period)s的月度报表被%(actor)s退回，请按原因修改后重新提交：%(reason)s"
+            )
+        elif event.action == Action.UNLOCKED:
+            text = _(
+                "%(unit)s %(period)s的月度报表已由%(actor)s解锁，修改后需重新提交审核：%(reason)s"
+            )
+        else:
+            text = _("%(unit)s %(period)s的月度报表已由%(actor)s审核通过。")
+        return text % values

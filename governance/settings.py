@@ -102,6 +102,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "governance.context_processors.notifications",
             ],
         },
     },
@@ -263,7 +264,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "branches.tasks.sweep_recomputes",
         "schedule": envint("RECOMPUTE_SWEEP_SECONDS", "120"),
     },
+    # In-portal notifications older than NOTIFICATION_RETENTION_DAYS go each night at 03:15.
+    "purge-notifications": {
+        "task": "governance.tasks.purge_notifications",
+        "schedule": crontab(minute=15, hour=3),
+    },
 }
+NOTIFICATION_RETENTION_DAYS = envint("NOTIFICATION_RETENTION_DAYS", "90")
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

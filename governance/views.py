@@ -1,19 +1,29 @@
 import sys
 from datetime import timedelta
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import InterfaceError, OperationalError
 from django.db.models import Count
-from django.http import HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.template import loader
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views import defaults
+from django.views.decorators.http import require_POST
 
 from branches.models import OrgUnit
 from branches.views.workbench import workbench_context
 from governance.middleware import is_api_request
+from governance.models import Notification
+from governance.services.notifications import (
+    notification_mark_read,
+    notifications_mark_all_read,
+)
 
 
 @login_required
@@ -115,3 +125,68 @@ def database_unavailable(request):
         )
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+NOTIFICATIONS_PAGE_SIZE = 20
+
+
+def get_notification_for_user(user, pk: int) -> Notification:
+    """One of the user's own notifications: anyone else's (or a missing one) is a 404."""
+    notification = (
+        Notification.objects.visible_to(user)
+        .select_related("event__report__unit")
+        .filter(pk=pk)
+        .first()
+    )
+    if notification is None:
+        raise Http404("no such notification for this user")
+    return notification
+
+
+@login_required
+def notification_list(request):
+    """The user's notifications, newest first, unread ones marked; `?unread=1` only those."""
+    notifications = Notification.objects.visible_to(request.user).select_related(
+        "event__report__unit"
+    )
+    only_unread = request.GET.get("unread") == "1"
+    if only_unread:
+        notifications = notifications.unread()
+    page = Paginator(notifications, NOTIFICATIONS_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "governance/notification_list.html",
+        {
+            "page": page,
+            "only_unread": only_unread,
+            "retention_days": settings.NOTIFICATION_RETENTION_DAYS,
+        },
+    )
+
+
+def _back_to_list(request):
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(back)
+    return redirect("notification_list")
+
+
+@login_required
+@require_POST
+def notification_read(request, pk):
+    notification = get_notification_for_user(request.user, pk)
+    notification_mark_read(notification=notification)
+    return _back_to_list(request)
+
+
+@login_required
+@require_POST
+def notifications_read_all(request):
+    marked = notifications_mark_all_read(user=request.user)
+    if marked:
+        messages.success(request, _("已将 %(n)s 条通知标为已读。") % {"n": marked})
+    else:
+        messages.info(request, _("没有未读通知。"))
+    return _back_to_list(request)

@@ -601,8 +601,15 @@ def demo_reset() -> None:
         StarAssessment,
         BranchRating,
     ]
+    # What the layers above hang off the timeline (governance's notifications) goes first;
+    # named through the relation, since branches does not import them.
+    above = [
+        rel.related_model
+        for rel in ReportEvent._meta.related_objects
+        if rel.related_model not in scorecards
+    ]
     with connection.cursor() as cursor:
-        for model in scorecards:
+        for model in [*above, *scorecards]:
             for table in _tables(model):
                 cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
     User = get_user_model()

@@ -41,6 +41,7 @@ from branches.models import (
     ReportEvent,
     ReportValue,
 )
+from branches.services import workflow
 from branches.services.criteria import criteria_defaults_load, jump_warning
 from branches.services.recompute import ratings_recompute
 
@@ -413,6 +414,7 @@ def demo_values_seed(*, seed: int, today: date | None = None) -> ValuesResult:
     evidence_files_write(files)
     Evidence.objects.bulk_create(evidence, batch_size=5000)
     _backdate(reports, evidence)
+    _announce_recent_returns(events, now=now)
     for period in months:
         ratings_recompute(period=period)
     ratings_recompute(period=last_year[0], kind=Rating.ANNUAL)
@@ -424,6 +426,18 @@ def demo_values_seed(*, seed: int, today: date | None = None) -> ValuesResult:
         evidence=len(evidence),
         events=len(events),
     )
+
+
+def _announce_recent_returns(events: list[ReportEvent], *, now) -> None:
+    """The returns still within the notifications' retention go to the workflow's listeners
+    (the in-portal notifications of the submitter and the township's staff), as the live
+    return would have sent them."""
+    since = now - timedelta(days=settings.NOTIFICATION_RETENTION_DAYS)
+    recent = [e for e in events if e.action == Action.RETURNED and e.occurred_at >= since]
+    units = OrgUnit.objects.in_bulk({e.report.unit_id for e in recent})
+    for event in recent:
+        event.report.unit = units[event.report.unit_id]
+    workflow.report_events_announce(events=recent)
 
 
 def _event(report: MonthlyReport, step: Step) -> ReportEvent:

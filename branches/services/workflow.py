@@ -11,6 +11,7 @@ Maker–checker (settings.REVIEW_SEPARATION): the one who submitted a report may
 import logging
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -214,6 +215,28 @@ def report_or_blank(*, unit: OrgUnit, period: date) -> MonthlyReport:
     return report
 
 
+# What runs on each recorded step, inside its transaction: governance registers the in-portal
+# notifications here in its AppConfig.ready(), as the records apps register metrics, because
+# branches never imports the layers above it (DESIGN.md §3). A listener that fails rolls the
+# step back with it, so a step and what it announces commit together or not at all.
+EventListener = Callable[..., object]
+_event_listeners: list[EventListener] = []
+
+
+def report_event_listen(listener: EventListener) -> EventListener:
+    """Register `listener(events=[ReportEvent, ...])`; registering it twice is harmless."""
+    if listener not in _event_listeners:
+        _event_listeners.append(listener)
+    return listener
+
+
+def report_events_announce(*, events: list[ReportEvent]) -> None:
+    """Hand recorded events to the listeners (the demo calls it for its bulk-made timeline)."""
+    if events:
+        for listener in _event_listeners:
+            listener(events=events)
+
+
 def report_event_record(
     *,
     report: MonthlyReport,
@@ -225,7 +248,7 @@ def report_event_record(
 ) -> ReportEvent:
     """One row of the report's timeline; called inside the transaction of the step it records."""
     name = (user.get_full_name() or user.username) if user is not None else ""
-    return ReportEvent.objects.create(
+    event = ReportEvent.objects.create(
         report=report,
         action=action,
         from_status=from_status,
@@ -234,6 +257,8 @@ def report_event_record(
         actor_name=name,
         reason=reason,
     )
+    report_events_announce(events=[event])
+    return event
 
 
 def _require(allowed: bool, message: str):

@@ -202,3 +202,28 @@ def test_a_few_last_month_values_jump_and_carry_the_warning_the_services_would_s
         )
         assert value.warning == jump_warning(value.criterion, value.value, before.value)
         assert value.value <= value.criterion.max_value
+
+
+def test_the_demos_recent_returns_notify_the_township_staff(county):
+    OrgUnit.objects.filter(pk=county.village_a1.pk).update(secretary_name="张书记")
+    county.village_a1.refresh_from_db()
+    demo_users_create(
+        province=county.province,
+        city=county.city,
+        county=county.county,
+        townships=[county.township_a, county.township_b],
+        village=county.village_a1,
+        grid_unit=county.compound_a1,
+    )
+    demo_values_seed(seed=7, today=TODAY)
+    # Notifications live in governance; the demo reaches them through the workflow's listeners.
+    from governance.models import Notification
+
+    notifications = list(Notification.objects.select_related("event__report", "recipient"))
+    assert notifications
+    assert {n.event.action for n in notifications} == {Action.RETURNED}
+    assert all(n.recipient_id != n.event.actor_id for n in notifications)
+    assert all(n.created_at == n.event.occurred_at for n in notifications)
+    assert Notification.objects.filter(recipient__username="demo_zhen_a").exists()
+    oldest = min(n.created_at for n in notifications).date()
+    assert (date.today() - oldest).days <= 90
