@@ -312,32 +312,37 @@ def _read_values(window: Window, *, annual: bool, unit_ids, under) -> dict:
     """({unit id: {criterion code: {month: value}}}, {unit id: criteria set id of its latest
     counted report}) for the counted reports of the window.
 
-    The ORM builds the query; rows are read from the cursor directly, because at
-    province scale (a million values) Django's per-row conversion dominates.
+    Reports are read apart from their values, so that the million value rows of a province
+    carry neither a date nor a code each; those rows are read from the cursor directly,
+    because at that scale Django's per-row conversion dominates.
     """
-    rows = ReportValue.objects.filter(
-        report__period__range=(window.start, window.end), report__status__in=_counted(annual)
+    reports = MonthlyReport.objects.filter(
+        period__range=(window.start, window.end), status__in=_counted(annual)
     )
     if unit_ids is not None:
-        rows = rows.filter(report__unit_id__in=unit_ids)
+        reports = reports.filter(unit_id__in=unit_ids)
     if under is not None:
-        rows = rows.filter(report__unit__path__startswith=under.path)
-    sql, params = rows.values_list(
-        "report__unit_id",
-        "report__period",
-        "criterion__code",
-        "value_bool",
-        "value_number",
-        "report__criteria_set_id",
-    ).query.sql_with_params()
-    values: dict = defaultdict(lambda: defaultdict(dict))
-    latest: dict[int, tuple[date, int]] = {}
+        reports = reports.filter(unit__path__startswith=under.path)
+    values: dict = defaultdict(dict)
+    target = {}  # report id: (its unit's values, its month)
+    entered = {}  # report id: (unit id, period, criteria set id)
+    for pk, unit_id, period, set_id in reports.values_list(
+        "pk", "unit_id", "period", "criteria_set_id"
+    ):
+        target[pk] = (values[unit_id], period.month)
+        entered[pk] = (unit_id, period, set_id)
+    codes = dict(Criterion.objects.values_list("pk", "code"))
+    sql, params = (
+        ReportValue.objects.filter(report__in=reports.values("pk"))
+        .values_list("report_id", "criterion_id", "value_bool", "value_number")
+        .query.sql_with_params()
+    )
+    with_values = set()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         while chunk := cursor.fetchmany(20_000):
-            for unit_id, period, code, value_bool, value_number, set_id in chunk:
-                if unit_id not in latest or latest[unit_id][0] < period:
-                    latest[unit_id] = (period, set_id)
+            for report_id, criterion_id, value_bool, value_number in chunk:
+                with_values.add(report_id)
                 if value_bool is not None:
                     value = bool(value_bool)
                 elif value_number is not None:
@@ -348,8 +353,18 @@ def _read_values(window: Window, *, annual: bool, unit_ids, under) -> dict:
                     )
                 else:
                     continue
-                month = period.month if isinstance(period, date) else int(period[5:7])
-                values[unit_id][code][month] = value
+                unit_values, month = target[report_id]
+                code = codes[criterion_id]
+                if (months := unit_values.get(code)) is None:
+                    unit_values[code] = {month: value}
+                else:
+                    months[month] = value
+    # A branch's set is that of its latest report with value rows (one per unit and month).
+    latest: dict[int, tuple[date, int]] = {}
+    for report_id in with_values:
+        unit_id, period, set_id = entered[report_id]
+        if unit_id not in latest or latest[unit_id][0] < period:
+            latest[unit_id] = (period, set_id)
     return values, {unit_id: set_id for unit_id, (_period, set_id) in latest.items()}
 
 
