@@ -240,7 +240,10 @@ def _digest(*parts) -> str:
 
 def _changed(rows: list[tuple], stored, key_fields: tuple, key_positions: tuple):
     """(rows not stored yet, stored rows whose digest differs). The digest is row[-2]."""
-    digests = {tuple(row[:-1]): row[-1] for row in stored.values_list(*key_fields, "digest")}
+    sql, params = stored.values_list(*key_fields, "digest").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)  # from the cursor: no per-row conversion by Django
+        digests = {tuple(row[:-1]): row[-1] for row in cursor.fetchall()}
     new, changed = [], []
     for row in rows:
         digest = digests.get(tuple(row[i] for i in key_positions))
@@ -283,12 +286,13 @@ def _write(model, columns: list[str], key: list[str], *, new: list, changed: lis
 
 
 def _copy(table: str, columns, rows: list[tuple]) -> None:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    buffer.seek(0)
+    text = io.StringIO()
+    csv.writer(text).writerows(rows)
+    # Bytes, encoded at once: given text, psycopg2 encodes each 8 kB chunk on its own.
+    data = io.BytesIO(text.getvalue().encode())
     with connection.cursor() as cursor:
         cursor.copy_expert(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buffer
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", data
         )
 
 
