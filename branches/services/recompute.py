@@ -1,11 +1,12 @@
 """Set-based recompute of star assessments and branch ratings.
 
 For any number of branches the work is a fixed number of queries:
-1. the rated units in scope; 2. every counted value of the year to date; 3. the state of
-every report that does not count (so that a gap names why a month is missing); 4. the
-criteria sets (with their criteria); 5. one call per metric key; 6. the stored rows of the
-scope; 7. bulk upserts of the rows that changed.
-The pure engine (`branches.rating.assess`) decides each branch in between.
+1. the rated units in scope; 2. the counted reports of the year to date and their values;
+3. the state of every report that does not count (so that a gap names why a month is
+missing); 4. the criteria sets (with their criteria); 5. one call per metric key; 6. the
+digests of the stored rows of the scope; 7. bulk writes of the rows that are new or changed.
+The pure engine (`branches.rating.assess`) decides each branch as the writes consume the
+rows: on PostgreSQL the new star rows go to COPY while later branches are still assessed.
 Rows whose content is unchanged are not written, so a second run writes nothing.
 """
 
@@ -14,9 +15,12 @@ import hashlib
 import io
 import logging
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
+from itertools import chain, islice
+from operator import itemgetter
 
 import orjson
 from django.db import connection, transaction
@@ -39,6 +43,7 @@ from branches.models import (
 logger = logging.getLogger(__name__)
 
 UPSERT_BATCH = 2000
+COPY_CHUNK = 256 * 1024  # bytes PostgreSQL gets at a time while Python renders the next
 MAX_PARAMS = 30_000  # below SQLite's limit of 32,766 bound parameters per statement
 STAR_KEY = ["unit_id", "period", "kind", "star"]
 STAR_COLUMNS = [
@@ -175,53 +180,57 @@ def ratings_recompute(
     }
     metrics = _read_metrics(specs, window, set_of)
 
-    # As text once, not a date object per row: the rows go to COPY or SQL parameters.
-    computed_at = timezone.now().isoformat()
-    period_db = period.isoformat()
-    stars, ratings = [], []
-    for unit_id, path, area_type in units:
-        set_id = set_of[unit_id]
-        if set_id is None:
-            result.without_criteria += 1
-            continue
-        spec = specs[set_id]
-        assessment = rating.assess(
-            spec,
-            month=None if annual else month,
-            values=values.get(unit_id, _NOTHING),
-            metrics=metrics.get(unit_id, _NOTHING),
-            states=states.get(unit_id, _NOTHING),
-        )
-        gap_count = 0
-        for star in assessment.stars:
-            gaps, inputs = _dumps(star.gaps), _dumps(star.inputs)
-            gap_count += len(star.gaps)
-            digest = _digest(path, star.name, star.met, gaps, inputs, set_id)
-            stars.append(
-                (unit_id, period_db, kind, star.star, path, star.name, star.met, gaps, inputs,
-                 set_id, digest, computed_at)
-            )  # fmt: skip
-        held = [n in assessment.stars_held for n in range(1, 6)]
-        veto = str(assessment.vetoed)
-        digest = _digest(path, area_type, assessment.level, *held, veto, gap_count, set_id)
-        ratings.append(
-            (unit_id, period_db, kind, path, area_type, assessment.level, *held, veto, gap_count,
-             set_id, digest, computed_at)
-        )  # fmt: skip
-
     scope = Q(period=period, kind=kind)
     if unit_ids is not None:
         scope &= Q(unit_id__in=[u[0] for u in units])
     elif under is not None:
         scope &= Q(unit_path__startswith=under.path)
-    result.written = 0
-    for model, rows, key_fields, key_positions, columns, key in (
-        (StarAssessment, stars, ("unit_id", "star"), (0, 3), STAR_COLUMNS, STAR_KEY),
-        (BranchRating, ratings, ("unit_id",), (0,), RATING_COLUMNS, RATING_KEY),
-    ):
-        new, changed = _changed(rows, model.objects.filter(scope), key_fields, key_positions)
-        _write(model, columns, key, new=new, changed=changed)
-        result.written += len(new) + len(changed)
+    stored_stars = _digests(StarAssessment.objects.filter(scope), ("unit_id", "star"))
+    stored_ratings = _digests(BranchRating.objects.filter(scope), ("unit_id",))
+
+    # As text once, not a date object per row: the rows go to COPY or SQL parameters.
+    computed_at = timezone.now().isoformat()
+    period_db = period.isoformat()
+    ratings = []
+
+    def stars():
+        """Each branch's star rows, assessed only as the write asks for them (so that
+        PostgreSQL stores one chunk while the next is assessed); its rating row is kept.
+        No queries in here: on PostgreSQL this runs while COPY holds the connection."""
+        for unit_id, path, area_type in units:
+            set_id = set_of[unit_id]
+            if set_id is None:
+                result.without_criteria += 1
+                continue
+            spec = specs[set_id]
+            assessment = rating.assess(
+                spec,
+                month=None if annual else month,
+                values=values.get(unit_id, _NOTHING),
+                metrics=metrics.get(unit_id, _NOTHING),
+                states=states.get(unit_id, _NOTHING),
+            )
+            gap_count = 0
+            for star in assessment.stars:
+                gaps, inputs = _dumps(star.gaps), _dumps(star.inputs)
+                gap_count += len(star.gaps)
+                digest = _digest(path, star.name, star.met, gaps, inputs, set_id)
+                yield (unit_id, period_db, kind, star.star, path, star.name, star.met, gaps,
+                       inputs, set_id, digest, computed_at)  # fmt: skip
+            held = [n in assessment.stars_held for n in range(1, 6)]
+            veto = str(assessment.vetoed)
+            digest = _digest(path, area_type, assessment.level, *held, veto, gap_count, set_id)
+            ratings.append(
+                (unit_id, period_db, kind, path, area_type, assessment.level, *held, veto,
+                 gap_count, set_id, digest, computed_at)
+            )  # fmt: skip
+
+    result.written = _write(
+        StarAssessment, STAR_COLUMNS, STAR_KEY, stars(), stored=stored_stars, key_positions=(0, 3)
+    )
+    result.written += _write(
+        BranchRating, RATING_COLUMNS, RATING_KEY, ratings, stored=stored_ratings, key_positions=(0,)
+    )
     result.unchanged = (result.branches - result.without_criteria) * 6 - result.written
     return result
 
@@ -238,40 +247,56 @@ def _digest(*parts) -> str:
     return hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).hexdigest()
 
 
-def _changed(rows: list[tuple], stored, key_fields: tuple, key_positions: tuple):
-    """(rows not stored yet, stored rows whose digest differs). The digest is row[-2]."""
+def _digests(stored, key_fields: tuple) -> dict:
+    """{key: digest} of the stored rows, read from the cursor (no per-row conversion).
+    A key is a value for one key field, else a tuple (as `itemgetter` gives them)."""
     sql, params = stored.values_list(*key_fields, "digest").query.sql_with_params()
+    key = itemgetter(*range(len(key_fields)))
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)  # from the cursor: no per-row conversion by Django
-        digests = {tuple(row[:-1]): row[-1] for row in cursor.fetchall()}
-    new, changed = [], []
+        cursor.execute(sql, params)
+        return {key(row): row[-1] for row in cursor.fetchall()}
+
+
+def _new_rows(rows: Iterable[tuple], stored: dict, key_positions: tuple, changed: list):
+    """Yield the rows not stored yet; collect in `changed` the stored rows whose digest
+    differs (the digest is row[-2]). Unchanged rows are dropped."""
+    key = itemgetter(*key_positions)
     for row in rows:
-        digest = digests.get(tuple(row[i] for i in key_positions))
+        digest = stored.get(key(row))
         if digest is None:
-            new.append(row)
+            yield row
         elif digest != row[-2]:
             changed.append(row)
-    return new, changed
 
 
-def _write(model, columns: list[str], key: list[str], *, new: list, changed: list) -> None:
-    """Write plain tuples, not model instances: at province scale (300,000 rows) building
-    and preparing model objects would cost more than the database work.
+def _write(
+    model,
+    columns: list[str],
+    key: list[str],
+    rows: Iterable[tuple],
+    *,
+    stored: dict,
+    key_positions: tuple,
+) -> int:
+    """Write the rows that are new or changed, as plain tuples, and return how many.
 
-    PostgreSQL: new rows by COPY straight into the table (the period's advisory lock keeps
-    other recomputes from inserting the same keys), changed rows by COPY into a temporary
-    table and one INSERT ... ON CONFLICT DO UPDATE. SQLite: multi-row upserts.
+    Not model instances: at province scale (300,000 rows) building and preparing model
+    objects would cost more than the database work. PostgreSQL: new rows by COPY straight
+    into the table as they come (the period's advisory lock keeps other recomputes from
+    inserting the same keys), changed rows by COPY into a temporary table and one
+    INSERT ... ON CONFLICT DO UPDATE. SQLite: multi-row upserts.
     """
     table = model._meta.db_table
     quote = connection.ops.quote_name
     updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c not in key)
+    changed = []
+    new = _new_rows(rows, stored, key_positions, changed)
     if connection.vendor == "postgresql":
-        if new:
-            _copy(table, columns, new)
+        written = _copy(table, columns, new)
         if changed:
             _upsert_by_copy(table, columns, key, updates, changed)
-        return
-    rows = new + changed
+        return written + len(changed)
+    rows = [*new, *changed]  # `changed` is complete once `new` is consumed
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
     batch = min(UPSERT_BATCH, MAX_PARAMS // len(columns))
     with connection.cursor() as cursor:
@@ -283,17 +308,52 @@ def _write(model, columns: list[str], key: list[str], *, new: list, changed: lis
                 f"ON CONFLICT ({', '.join(quote(c) for c in key)}) DO UPDATE SET {updates}",
                 [value for row in chunk for value in row],
             )
+    return len(rows)
 
 
-def _copy(table: str, columns, rows: list[tuple]) -> None:
-    text = io.StringIO()
-    csv.writer(text).writerows(rows)
-    # Bytes, encoded at once: given text, psycopg2 encodes each 8 kB chunk on its own.
-    data = io.BytesIO(text.getvalue().encode())
+def _copy(table: str, columns, rows: Iterable[tuple]) -> int:
+    """COPY the rows into the table, rendered as COPY reads them; return how many."""
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return 0
+    stream = _CsvStream(chain([first], rows))
     with connection.cursor() as cursor:
         cursor.copy_expert(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", data
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)",
+            stream,
+            COPY_CHUNK,  # the size of each read
         )
+    if stream.error is not None:
+        raise stream.error
+    return stream.rows
+
+
+class _CsvStream:
+    """A file for COPY FROM STDIN that renders its rows as CSV only when COPY reads: given
+    a generator, PostgreSQL stores one chunk while Python derives the next."""
+
+    def __init__(self, rows: Iterator[tuple]):
+        self.rows = 0
+        self.error: Exception | None = None
+        self._rows = rows
+        self._text = io.StringIO()
+        self._writer = csv.writer(self._text)
+
+    def read(self, size: int) -> bytes:
+        self._text.seek(0)
+        self._text.truncate()
+        try:
+            while self._text.tell() < size and (batch := list(islice(self._rows, 100))):
+                self._writer.writerows(batch)
+                self.rows += len(batch)
+        except Exception as error:
+            # psycopg2 would replace it by QueryCanceled without its traceback: end the
+            # COPY here and let `_copy` raise it (the transaction is rolled back).
+            self.error = error
+            return b""
+        # Bytes: psycopg2 takes them as they are, and text costs it more per chunk.
+        return self._text.getvalue().encode()
 
 
 def _upsert_by_copy(table: str, columns, key, updates: str, rows: list[tuple]) -> None:
