@@ -395,7 +395,7 @@ def _read_values(window: Window, *, annual: bool, unit_ids, under) -> dict:
     ):
         target[pk] = (values[unit_id], period.month)
         entered[pk] = (unit_id, period, set_id)
-    codes = dict(Criterion.objects.values_list("pk", "code"))
+    codes = dict(Criterion.objects.order_by().values_list("pk", "code"))
     sql, params = (
         ReportValue.objects.filter(report__in=reports.values("pk"))
         .values_list("report_id", "criterion_id", "value_bool", "value_number")
