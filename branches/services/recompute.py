@@ -257,16 +257,22 @@ def _digests(stored, key_fields: tuple) -> dict:
         return {key(row): row[-1] for row in cursor.fetchall()}
 
 
-def _new_rows(rows: Iterable[tuple], stored: dict, key_positions: tuple, changed: list):
-    """Yield the rows not stored yet; collect in `changed` the stored rows whose digest
-    differs (the digest is row[-2]). Unchanged rows are dropped."""
+def _pending(rows: Iterable[tuple], stored: dict, key_positions: tuple):
+    """(is new, row) for each row not stored yet or stored with another digest (row[-2])."""
     key = itemgetter(*key_positions)
     for row in rows:
         digest = stored.get(key(row))
-        if digest is None:
+        if digest != row[-2]:
+            yield digest is None, row
+
+
+def _divert(pending, *, new: bool, kept: list):
+    """Yield the pending rows that are new (or changed: new=False); keep the others."""
+    for is_new, row in pending:
+        if is_new is new:
             yield row
-        elif digest != row[-2]:
-            changed.append(row)
+        else:
+            kept.append(row)
 
 
 def _write(
@@ -282,21 +288,25 @@ def _write(
 
     Not model instances: at province scale (300,000 rows) building and preparing model
     objects would cost more than the database work. PostgreSQL: new rows by COPY straight
-    into the table as they come (the period's advisory lock keeps other recomputes from
-    inserting the same keys), changed rows by COPY into a temporary table and one
-    INSERT ... ON CONFLICT DO UPDATE. SQLite: multi-row upserts.
+    into the table (the period's advisory lock keeps other recomputes from inserting the
+    same keys), changed rows by COPY into a temporary table and one INSERT ... ON CONFLICT
+    DO UPDATE. The kind that is likely the bulk (new rows when nothing is stored, else
+    changed ones) is streamed while `rows` are still being derived; the others are kept
+    and written after. SQLite: multi-row upserts.
     """
     table = model._meta.db_table
     quote = connection.ops.quote_name
     updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c not in key)
-    changed = []
-    new = _new_rows(rows, stored, key_positions, changed)
+    pending = _pending(rows, stored, key_positions)
     if connection.vendor == "postgresql":
-        written = _copy(table, columns, new)
-        if changed:
-            _upsert_by_copy(table, columns, key, updates, changed)
-        return written + len(changed)
-    rows = [*new, *changed]  # `changed` is complete once `new` is consumed
+        kept = []
+        if not stored:
+            return _copy(table, columns, _divert(pending, new=True, kept=kept))
+        written = _upsert_by_copy(
+            table, columns, key, updates, _divert(pending, new=False, kept=kept)
+        )
+        return written + _copy(table, columns, kept)
+    rows = [row for _is_new, row in pending]
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
     batch = min(UPSERT_BATCH, MAX_PARAMS // len(columns))
     with connection.cursor() as cursor:
@@ -356,20 +366,25 @@ class _CsvStream:
         return self._text.getvalue().encode()
 
 
-def _upsert_by_copy(table: str, columns, key, updates: str, rows: list[tuple]) -> None:
+def _upsert_by_copy(table: str, columns, key, updates: str, rows: Iterable[tuple]) -> int:
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return 0
     names = ", ".join(columns)
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMPORARY TABLE recompute_rows ON COMMIT DROP AS "
             f"SELECT {names} FROM {table} WITH NO DATA"
         )
-    _copy("recompute_rows", columns, rows)
+    written = _copy("recompute_rows", columns, chain([first], rows))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({names}) SELECT {names} FROM recompute_rows "
             f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
         )
         cursor.execute("DROP TABLE recompute_rows")
+    return written
 
 
 def _read_values(window: Window, *, annual: bool, unit_ids, under) -> dict:
