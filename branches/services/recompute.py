@@ -1,11 +1,12 @@
 """Set-based recompute of star assessments and branch ratings.
 
 For any number of branches the work is a fixed number of queries:
-1. the rated units in scope; 2. every counted value of the year to date; 3. the state of
-every report that does not count (so that a gap names why a month is missing); 4. the
-criteria sets (with their criteria); 5. one call per metric key; 6. the stored rows of the
-scope; 7. bulk upserts of the rows that changed.
-The pure engine (`branches.rating.assess`) decides each branch in between.
+1. the rated units in scope; 2. the counted reports of the year to date and their values;
+3. the state of every report that does not count (so that a gap names why a month is
+missing); 4. the criteria sets (with their criteria); 5. one call per metric key; 6. the
+digests of the stored rows of the scope; 7. bulk writes of the rows that are new or changed.
+The pure engine (`branches.rating.assess`) decides each branch as the writes consume the
+rows: on PostgreSQL the new star rows go to COPY while later branches are still assessed.
 Rows whose content is unchanged are not written, so a second run writes nothing.
 """
 
@@ -14,9 +15,12 @@ import hashlib
 import io
 import logging
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
+from itertools import chain, islice
+from operator import itemgetter
 
 import orjson
 from django.db import connection, transaction
@@ -39,6 +43,7 @@ from branches.models import (
 logger = logging.getLogger(__name__)
 
 UPSERT_BATCH = 2000
+COPY_CHUNK = 256 * 1024  # bytes PostgreSQL gets at a time while Python renders the next
 MAX_PARAMS = 30_000  # below SQLite's limit of 32,766 bound parameters per statement
 STAR_KEY = ["unit_id", "period", "kind", "star"]
 STAR_COLUMNS = [
@@ -188,53 +193,57 @@ def ratings_recompute(
     }
     metrics = _read_metrics(specs, window, set_of)
 
-    # As text once, not a date object per row: the rows go to COPY or SQL parameters.
-    computed_at = timezone.now().isoformat()
-    period_db = period.isoformat()
-    stars, ratings = [], []
-    for unit_id, path, area_type in units:
-        set_id = set_of[unit_id]
-        if set_id is None:
-            result.without_criteria += 1
-            continue
-        spec = specs[set_id]
-        assessment = rating.assess(
-            spec,
-            month=None if annual else month,
-            values=values.get(unit_id, _NOTHING),
-            metrics=metrics.get(unit_id, _NOTHING),
-            states=states.get(unit_id, _NOTHING),
-        )
-        gap_count = 0
-        for star in assessment.stars:
-            gaps, inputs = _dumps(star.gaps), _dumps(star.inputs)
-            gap_count += len(star.gaps)
-            digest = _digest(path, star.name, star.met, gaps, inputs, set_id)
-            stars.append(
-                (unit_id, period_db, kind, star.star, path, star.name, star.met, gaps, inputs,
-                 set_id, digest, computed_at)
-            )  # fmt: skip
-        held = [n in assessment.stars_held for n in range(1, 6)]
-        veto = str(assessment.vetoed)
-        digest = _digest(path, area_type, assessment.level, *held, veto, gap_count, set_id)
-        ratings.append(
-            (unit_id, period_db, kind, path, area_type, assessment.level, *held, veto, gap_count,
-             set_id, digest, computed_at)
-        )  # fmt: skip
-
     scope = Q(period=period, kind=kind)
     if unit_ids is not None:
         scope &= Q(unit_id__in=[u[0] for u in units])
     elif under is not None:
         scope &= Q(unit_path__startswith=under.path)
-    result.written = 0
-    for model, rows, key_fields, key_positions, columns, key in (
-        (StarAssessment, stars, ("unit_id", "star"), (0, 3), STAR_COLUMNS, STAR_KEY),
-        (BranchRating, ratings, ("unit_id",), (0,), RATING_COLUMNS, RATING_KEY),
-    ):
-        new, changed = _changed(rows, model.objects.filter(scope), key_fields, key_positions)
-        _write(model, columns, key, new=new, changed=changed)
-        result.written += len(new) + len(changed)
+    stored_stars = _digests(StarAssessment.objects.filter(scope), ("unit_id", "star"))
+    stored_ratings = _digests(BranchRating.objects.filter(scope), ("unit_id",))
+
+    # As text once, not a date object per row: the rows go to COPY or SQL parameters.
+    computed_at = timezone.now().isoformat()
+    period_db = period.isoformat()
+    ratings = []
+
+    def stars():
+        """Each branch's star rows, assessed only as the write asks for them (so that
+        PostgreSQL stores one chunk while the next is assessed); its rating row is kept.
+        No queries in here: on PostgreSQL this runs while COPY holds the connection."""
+        for unit_id, path, area_type in units:
+            set_id = set_of[unit_id]
+            if set_id is None:
+                result.without_criteria += 1
+                continue
+            spec = specs[set_id]
+            assessment = rating.assess(
+                spec,
+                month=None if annual else month,
+                values=values.get(unit_id, _NOTHING),
+                metrics=metrics.get(unit_id, _NOTHING),
+                states=states.get(unit_id, _NOTHING),
+            )
+            gap_count = 0
+            for star in assessment.stars:
+                gaps, inputs = _dumps(star.gaps), _dumps(star.inputs)
+                gap_count += len(star.gaps)
+                digest = _digest(path, star.name, star.met, gaps, inputs, set_id)
+                yield (unit_id, period_db, kind, star.star, path, star.name, star.met, gaps,
+                       inputs, set_id, digest, computed_at)  # fmt: skip
+            held = [n in assessment.stars_held for n in range(1, 6)]
+            veto = str(assessment.vetoed)
+            digest = _digest(path, area_type, assessment.level, *held, veto, gap_count, set_id)
+            ratings.append(
+                (unit_id, period_db, kind, path, area_type, assessment.level, *held, veto,
+                 gap_count, set_id, digest, computed_at)
+            )  # fmt: skip
+
+    result.written = _write(
+        StarAssessment, STAR_COLUMNS, STAR_KEY, stars(), stored=stored_stars, key_positions=(0, 3)
+    )
+    result.written += _write(
+        BranchRating, RATING_COLUMNS, RATING_KEY, ratings, stored=stored_ratings, key_positions=(0,)
+    )
     result.unchanged = (result.branches - result.without_criteria) * 6 - result.written
     return result
 
@@ -251,37 +260,66 @@ def _digest(*parts) -> str:
     return hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).hexdigest()
 
 
-def _changed(rows: list[tuple], stored, key_fields: tuple, key_positions: tuple):
-    """(rows not stored yet, stored rows whose digest differs). The digest is row[-2]."""
-    digests = {tuple(row[:-1]): row[-1] for row in stored.values_list(*key_fields, "digest")}
-    new, changed = [], []
+def _digests(stored, key_fields: tuple) -> dict:
+    """{key: digest} of the stored rows, read from the cursor (no per-row conversion).
+    A key is a value for one key field, else a tuple (as `itemgetter` gives them)."""
+    sql, params = stored.values_list(*key_fields, "digest").query.sql_with_params()
+    key = itemgetter(*range(len(key_fields)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {key(row): row[-1] for row in cursor.fetchall()}
+
+
+def _pending(rows: Iterable[tuple], stored: dict, key_positions: tuple):
+    """(is new, row) for each row not stored yet or stored with another digest (row[-2])."""
+    key = itemgetter(*key_positions)
     for row in rows:
-        digest = digests.get(tuple(row[i] for i in key_positions))
-        if digest is None:
-            new.append(row)
-        elif digest != row[-2]:
-            changed.append(row)
-    return new, changed
+        digest = stored.get(key(row))
+        if digest != row[-2]:
+            yield digest is None, row
 
 
-def _write(model, columns: list[str], key: list[str], *, new: list, changed: list) -> None:
-    """Write plain tuples, not model instances: at province scale (300,000 rows) building
-    and preparing model objects would cost more than the database work.
+def _divert(pending, *, new: bool, kept: list):
+    """Yield the pending rows that are new (or changed: new=False); keep the others."""
+    for is_new, row in pending:
+        if is_new is new:
+            yield row
+        else:
+            kept.append(row)
 
-    PostgreSQL: new rows by COPY straight into the table (the period's advisory lock keeps
-    other recomputes from inserting the same keys), changed rows by COPY into a temporary
-    table and one INSERT ... ON CONFLICT DO UPDATE. SQLite: multi-row upserts.
+
+def _write(
+    model,
+    columns: list[str],
+    key: list[str],
+    rows: Iterable[tuple],
+    *,
+    stored: dict,
+    key_positions: tuple,
+) -> int:
+    """Write the rows that are new or changed, as plain tuples, and return how many.
+
+    Not model instances: at province scale (300,000 rows) building and preparing model
+    objects would cost more than the database work. PostgreSQL: new rows by COPY straight
+    into the table (the period's advisory lock keeps other recomputes from inserting the
+    same keys), changed rows by COPY into a temporary table and one INSERT ... ON CONFLICT
+    DO UPDATE. The kind that is likely the bulk (new rows when nothing is stored, else
+    changed ones) is streamed while `rows` are still being derived; the others are kept
+    and written after. SQLite: multi-row upserts.
     """
     table = model._meta.db_table
     quote = connection.ops.quote_name
     updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c not in key)
+    pending = _pending(rows, stored, key_positions)
     if connection.vendor == "postgresql":
-        if new:
-            _copy(table, columns, new)
-        if changed:
-            _upsert_by_copy(table, columns, key, updates, changed)
-        return
-    rows = new + changed
+        kept = []
+        if not stored:
+            return _copy(table, columns, _divert(pending, new=True, kept=kept))
+        written = _upsert_by_copy(
+            table, columns, key, updates, _divert(pending, new=False, kept=kept)
+        )
+        return written + _copy(table, columns, kept)
+    rows = [row for _is_new, row in pending]
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
     batch = min(UPSERT_BATCH, MAX_PARAMS // len(columns))
     with connection.cursor() as cursor:
@@ -293,64 +331,110 @@ def _write(model, columns: list[str], key: list[str], *, new: list, changed: lis
                 f"ON CONFLICT ({', '.join(quote(c) for c in key)}) DO UPDATE SET {updates}",
                 [value for row in chunk for value in row],
             )
+    return len(rows)
 
 
-def _copy(table: str, columns, rows: list[tuple]) -> None:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    buffer.seek(0)
+def _copy(table: str, columns, rows: Iterable[tuple]) -> int:
+    """COPY the rows into the table, rendered as COPY reads them; return how many."""
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return 0
+    stream = _CsvStream(chain([first], rows))
     with connection.cursor() as cursor:
         cursor.copy_expert(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buffer
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)",
+            stream,
+            COPY_CHUNK,  # the size of each read
         )
+    if stream.error is not None:
+        raise stream.error
+    return stream.rows
 
 
-def _upsert_by_copy(table: str, columns, key, updates: str, rows: list[tuple]) -> None:
+class _CsvStream:
+    """A file for COPY FROM STDIN that renders its rows as CSV only when COPY reads: given
+    a generator, PostgreSQL stores one chunk while Python derives the next."""
+
+    def __init__(self, rows: Iterator[tuple]):
+        self.rows = 0
+        self.error: Exception | None = None
+        self._rows = rows
+        self._text = io.StringIO()
+        self._writer = csv.writer(self._text)
+
+    def read(self, size: int) -> bytes:
+        self._text.seek(0)
+        self._text.truncate()
+        try:
+            while self._text.tell() < size and (batch := list(islice(self._rows, 100))):
+                self._writer.writerows(batch)
+                self.rows += len(batch)
+        except Exception as error:
+            # psycopg2 would replace it by QueryCanceled without its traceback: end the
+            # COPY here and let `_copy` raise it (the transaction is rolled back).
+            self.error = error
+            return b""
+        # Bytes: psycopg2 takes them as they are, and text costs it more per chunk.
+        return self._text.getvalue().encode()
+
+
+def _upsert_by_copy(table: str, columns, key, updates: str, rows: Iterable[tuple]) -> int:
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return 0
     names = ", ".join(columns)
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMPORARY TABLE recompute_rows ON COMMIT DROP AS "
             f"SELECT {names} FROM {table} WITH NO DATA"
         )
-    _copy("recompute_rows", columns, rows)
+    written = _copy("recompute_rows", columns, chain([first], rows))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({names}) SELECT {names} FROM recompute_rows "
             f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
         )
         cursor.execute("DROP TABLE recompute_rows")
+    return written
 
 
 def _read_values(window: Window, *, annual: bool, unit_ids, under) -> dict:
     """({unit id: {criterion code: {month: value}}}, {unit id: criteria set id of its latest
     counted report}) for the counted reports of the window.
 
-    The ORM builds the query; rows are read from the cursor directly, because at
-    province scale (a million values) Django's per-row conversion dominates.
+    Reports are read apart from their values, so that the million value rows of a province
+    carry neither a date nor a code each; those rows are read from the cursor directly,
+    because at that scale Django's per-row conversion dominates.
     """
-    rows = ReportValue.objects.filter(
-        report__period__range=(window.start, window.end), report__status__in=_counted(annual)
+    reports = MonthlyReport.objects.filter(
+        period__range=(window.start, window.end), status__in=_counted(annual)
     )
     if unit_ids is not None:
-        rows = rows.filter(report__unit_id__in=unit_ids)
+        reports = reports.filter(unit_id__in=unit_ids)
     if under is not None:
-        rows = rows.filter(report__unit__path__startswith=under.path)
-    sql, params = rows.values_list(
-        "report__unit_id",
-        "report__period",
-        "criterion__code",
-        "value_bool",
-        "value_number",
-        "report__criteria_set_id",
-    ).query.sql_with_params()
-    values: dict = defaultdict(lambda: defaultdict(dict))
-    latest: dict[int, tuple[date, int]] = {}
+        reports = reports.filter(unit__path__startswith=under.path)
+    values: dict = defaultdict(dict)
+    target = {}  # report id: (its unit's values, its month)
+    entered = {}  # report id: (unit id, period, criteria set id)
+    for pk, unit_id, period, set_id in reports.values_list(
+        "pk", "unit_id", "period", "criteria_set_id"
+    ):
+        target[pk] = (values[unit_id], period.month)
+        entered[pk] = (unit_id, period, set_id)
+    codes = dict(Criterion.objects.order_by().values_list("pk", "code"))
+    sql, params = (
+        ReportValue.objects.filter(report__in=reports.values("pk"))
+        .values_list("report_id", "criterion_id", "value_bool", "value_number")
+        .query.sql_with_params()
+    )
+    with_values = set()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         while chunk := cursor.fetchmany(20_000):
-            for unit_id, period, code, value_bool, value_number, set_id in chunk:
-                if unit_id not in latest or latest[unit_id][0] < period:
-                    latest[unit_id] = (period, set_id)
+            for report_id, criterion_id, value_bool, value_number in chunk:
+                with_values.add(report_id)
                 if value_bool is not None:
                     value = bool(value_bool)
                 elif value_number is not None:
@@ -361,8 +445,18 @@ def _read_values(window: Window, *, annual: bool, unit_ids, under) -> dict:
                     )
                 else:
                     continue
-                month = period.month if isinstance(period, date) else int(period[5:7])
-                values[unit_id][code][month] = value
+                unit_values, month = target[report_id]
+                code = codes[criterion_id]
+                if (months := unit_values.get(code)) is None:
+                    unit_values[code] = {month: value}
+                else:
+                    months[month] = value
+    # A branch's set is that of its latest report with value rows (one per unit and month).
+    latest: dict[int, tuple[date, int]] = {}
+    for report_id in with_values:
+        unit_id, period, set_id = entered[report_id]
+        if unit_id not in latest or latest[unit_id][0] < period:
+            latest[unit_id] = (period, set_id)
     return values, {unit_id: set_id for unit_id, (_period, set_id) in latest.items()}
 
 

@@ -195,6 +195,26 @@ def test_a_changed_value_rewrites_only_that_branch(tree, criteria):
     assert result.written == 3
 
 
+def test_an_engine_error_while_rows_are_written_surfaces_and_writes_nothing(
+    tree, criteria, monkeypatch
+):
+    put_reports(tree.village_a2, criteria, [1, 2, 3])
+    assess, calls = recompute.rating.assess, []
+
+    def assess_failing_on_the_third_branch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise ValueError("the engine refused")
+        return assess(*args, **kwargs)
+
+    monkeypatch.setattr(recompute.rating, "assess", assess_failing_on_the_third_branch)
+    # The engine's own error, not the driver's account of an aborted COPY.
+    with pytest.raises(ValueError, match="the engine refused"):
+        recompute.ratings_recompute(period=MARCH)
+    assert not StarAssessment.objects.exists()
+    assert not BranchRating.objects.exists()
+
+
 def test_the_query_count_does_not_grow_with_the_number_of_branches(tree, criteria):
     put_reports(tree.village_a2, criteria, [1, 2, 3])
     with CaptureQueriesContext(connection) as few:
