@@ -182,3 +182,19 @@ def test_bulk_submit_goes_back_only_to_a_page_of_this_site(tree, personas, login
         workbench_url(tree), {"period": "2026-03", "next": "https://evil.example/"}
     )
     assert response.url == workbench_url(tree)
+
+
+def test_what_needs_action_takes_the_same_queries_for_any_number_of_months(
+    tree, personas, django_assert_max_num_queries
+):
+    # 3 April: January and February are overdue, March is due soon; nothing is submitted.
+    with django_assert_max_num_queries(4):
+        actions = workbench.needing_action(personas.staff_a, tree.township_a)
+    assert [month["period"] for month in actions["overdue"]] == [
+        date(2026, 2, 1),
+        date(2026, 1, 1),
+    ]
+    assert actions["due_soon"]["period"] == MARCH
+    branches = {unit.code for unit in actions["due_soon"]["units"]}
+    assert branches == {unit.code for unit in actions["overdue"][0]["units"]}
+    assert actions["due_soon"]["count"] == len(branches) > 0
