@@ -37,6 +37,7 @@ from branches.models import (
     ReportValue,
     StarAssessment,
 )
+from governance.database import statistics_refresh
 
 L = OrgUnit.Level
 A = OrgUnit.AreaType
@@ -552,6 +553,7 @@ def demo_seed(*, scale: str, seed: int = DEFAULT_SEED, reset: bool = False) -> S
         village=saved[plan.village.code],
         grid_unit=saved[plan.grid_unit.code],
     )
+    statistics_refresh(OrgUnit, OrgUnit.history.model)
     rated = [u for u in plan.units if u.level == L.VILLAGE]
     return SeedResult(
         scale=scale,

@@ -31,6 +31,7 @@ from branches.demo.evidence import evidence_files_write, pdf_bytes, png_bytes
 from branches.demo.users import Staff, township_staff
 from branches.metrics import report_due_date
 from branches.models import (
+    BranchRating,
     CriteriaSet,
     Criterion,
     Evidence,
@@ -40,10 +41,12 @@ from branches.models import (
     RecomputeRun,
     ReportEvent,
     ReportValue,
+    StarAssessment,
 )
 from branches.services import workflow
 from branches.services.criteria import criteria_defaults_load, jump_warning
 from branches.services.recompute import ratings_recompute
+from governance.database import statistics_refresh
 
 Status = MonthlyReport.Status
 Action = ReportEvent.Action
@@ -419,6 +422,9 @@ def demo_values_seed(*, seed: int, today: date | None = None) -> ValuesResult:
         ratings_recompute(period=period)
     ratings_recompute(period=last_year[0], kind=Rating.ANNUAL)
     _rate_open_month(today.replace(day=1))
+    statistics_refresh(
+        MonthlyReport, ReportEvent, ReportValue, Evidence, StarAssessment, BranchRating
+    )
     return ValuesResult(
         reports=len(reports),
         values=len(rows),

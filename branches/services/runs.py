@@ -18,8 +18,16 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import Substr
 from django.utils import timezone
 
-from branches.models import OrgUnit, Rating, RecomputeChunk, RecomputeRun
+from branches.models import (
+    BranchRating,
+    OrgUnit,
+    Rating,
+    RecomputeChunk,
+    RecomputeRun,
+    StarAssessment,
+)
 from branches.services.recompute import CITY_PATH_LENGTH, RecomputeResult, ratings_recompute
+from governance.database import statistics_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +135,7 @@ def run_execute(run_id: int) -> dict:
         )
         run.finished_at, run.result = now, result
         run.save(update_fields=["started_at", "finished_at", "result"])
+        statistics_refresh(StarAssessment, BranchRating, rows=result["written"])
     return result
 
 
@@ -169,11 +178,13 @@ def run_finish_if_complete(run_id: int) -> bool:
     for _finished, result in results:
         for key in TOTALS:
             total[key] += result.get(key, 0)
-    return bool(
-        RecomputeRun.objects.filter(pk=run_id, finished_at__isnull=True).update(
-            finished_at=timezone.now(), result=total
-        )
+    finished = RecomputeRun.objects.filter(pk=run_id, finished_at__isnull=True).update(
+        finished_at=timezone.now(), result=total
     )
+    if finished:
+        # Once per run, not per chunk: the chunks' ANALYZEs would queue behind each other.
+        statistics_refresh(StarAssessment, BranchRating, rows=total["written"])
+    return bool(finished)
 
 
 def runs_sweep() -> dict:

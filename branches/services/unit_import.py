@@ -20,6 +20,7 @@ from branches.spreadsheets.reading import (
     TooManyErrors,
 )
 from branches.validators import name_problem, text_problem
+from governance.database import statistics_refresh
 
 L = OrgUnit.Level
 STEPLEN = OrgUnit.steplen
@@ -208,6 +209,7 @@ def _import(header, rows, user, scope: str, errors: ErrorList) -> ImportResult:
     rows_in_order = sorted(by_code.values(), key=lambda r: r.number)
     updated, unchanged = _update_units([r for r in rows_in_order if r.existing], user)
     created = _create_units([r for r in rows_in_order if not r.existing], existing, user)
+    statistics_refresh(OrgUnit, OrgUnit.history.model, rows=created + updated)
     return ImportResult(created=created, updated=updated, unchanged=unchanged)
 
 

@@ -1,9 +1,10 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from branches.models import OrgUnit, Rating
+from branches.models import BranchRating, OrgUnit, Rating, StarAssessment
 from branches.services.recompute import ratings_recompute
 from branches.services.workflow import parse_period
+from governance.database import statistics_refresh
 
 
 class Command(BaseCommand):
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         result = ratings_recompute(
             period=month, kind=Rating.ANNUAL if annual else Rating.MONTHLY, under=unit
         )
+        statistics_refresh(StarAssessment, BranchRating, rows=result.written)
         self.stdout.write(
             f"{result.period} {result.kind}: {result.branches} 个支部，"
             f"写入 {result.written} 行，未变 {result.unchanged} 行"
