@@ -68,7 +68,8 @@ WHERE u.level = 5
 
 # Every manual criterion gets a value; most pass, a realistic share fails.
 FILL_VALUES = """
-INSERT INTO branches_reportvalue (report_id, criterion_id, value_bool, value_number, note)
+INSERT INTO branches_reportvalue
+    (report_id, criterion_id, value_bool, value_number, note, warning)
 SELECT r.id, c.id,
     CASE WHEN c.kind = 'BOOLEAN' THEN random() < 0.93 END,
     CASE
@@ -79,7 +80,7 @@ SELECT r.id, c.id,
             THEN least(100, round((c.threshold * (0.9 + random() * 0.2))::numeric, 1))
         ELSE round((c.threshold * (0.8 + random() * 0.5))::numeric, 0)
     END,
-    ''
+    '', ''
 FROM branches_monthlyreport r
 JOIN branches_criterion c ON c.criteria_set_id = r.criteria_set_id AND c.source = 'MANUAL'
 WHERE r.period = %(period)s
