@@ -186,6 +186,8 @@ class Notification(models.Model):
             text = _(
                 "%(unit)s %(period)s的月度报表已由%(actor)s解锁，修改后需重新提交审核：%(reason)s"
             )
+        elif event.action == Action.RESUBMITTED:
+            text = _("%(unit)s %(period)s的月度报表已由%(actor)s按退回原因修改后重新提交，请审核。")
         else:
             text = _("%(unit)s %(period)s的月度报表已由%(actor)s审核通过。")
         return text % values

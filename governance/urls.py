@@ -18,6 +18,7 @@ urlpatterns = [
     path("notifications/", views.notification_list, name="notification_list"),
     path("notifications/read/", views.notifications_read_all, name="notifications_read_all"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
+    path("notifications/<int:pk>/", views.notification_open, name="notification_open"),
     path("units/", include("branches.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),

@@ -182,6 +182,15 @@ def notification_read(request, pk):
 
 
 @login_required
+def notification_open(request, pk):
+    """Follow a notification to its report, marking it read on the way."""
+    notification = get_notification_for_user(request.user, pk)
+    notification_mark_read(notification=notification)
+    report = notification.event.report
+    return redirect("branches:report_edit", report.unit.code, f"{report.period:%Y-%m}")
+
+
+@login_required
 @require_POST
 def notifications_read_all(request):
     marked = notifications_mark_all_read(user=request.user)

@@ -435,11 +435,15 @@ def demo_values_seed(*, seed: int, today: date | None = None) -> ValuesResult:
 
 
 def _announce_recent_returns(events: list[ReportEvent], *, now) -> None:
-    """The returns still within the notifications' retention go to the workflow's listeners
-    (the in-portal notifications of the submitter and the township's staff), as the live
-    return would have sent them."""
+    """The returns still within the notifications' retention, with the resubmission and the
+    approval that followed each, go to the workflow's listeners (the in-portal notifications
+    of the submitter and the township's staff), as the live steps would have sent them."""
     since = now - timedelta(days=settings.NOTIFICATION_RETENTION_DAYS)
-    recent = [e for e in events if e.action == Action.RETURNED and e.occurred_at >= since]
+    returned = {
+        id(e.report) for e in events if e.action == Action.RETURNED and e.occurred_at >= since
+    }
+    followed = {Action.RETURNED, Action.RESUBMITTED, Action.APPROVED}
+    recent = [e for e in events if id(e.report) in returned and e.action in followed]
     units = OrgUnit.objects.in_bulk({e.report.unit_id for e in recent})
     for event in recent:
         event.report.unit = units[event.report.unit_id]

@@ -2,7 +2,10 @@
 
 `notifications_for_events` is registered as a listener of `branches.services.workflow` (see
 GovernanceConfig.ready): a return, an approval or an unlock notifies the report's latest
-submitter and the staff of the branch's township, but never the person who took the step.
+submitter and the staff of the branch's township; a resubmission after a return notifies the
+township's staff (one of them reviews it). Never the person who took the step. A report's
+newest notified step supersedes its earlier ones: they are marked read, so nobody is told to
+fix a report already resubmitted or to review one already approved.
 """
 
 from datetime import datetime, timedelta
@@ -16,7 +19,9 @@ from branches.models import OrgUnit, ReportEvent
 from governance.models import Notification, User
 
 Action = ReportEvent.Action
-NOTIFIED_ACTIONS = frozenset({Action.RETURNED, Action.APPROVED, Action.UNLOCKED})
+NOTIFIED_ACTIONS = frozenset(
+    {Action.RETURNED, Action.APPROVED, Action.UNLOCKED, Action.RESUBMITTED}
+)
 
 
 def _ancestor_paths(path: str) -> list[str]:
@@ -33,12 +38,16 @@ def _sees(path: str | None, role: str, is_superuser: bool, branch_path: str) -> 
 
 
 def notifications_for_events(*, events: list[ReportEvent]) -> list[Notification]:
-    """The notifications of returned, approved and unlocked events: one query for the
-    recipients of all of them, one insert. No transaction of its own: it runs in the one of
-    the step that recorded the events, and falls with it."""
+    """The notifications of returned, resubmitted, approved and unlocked events: one query for
+    the recipients of all of them, one to supersede earlier ones, one insert. No transaction of
+    its own: it runs in the one of the step that recorded the events, and falls with it."""
     wanted = [event for event in events if event.action in NOTIFIED_ACTIONS]
     if not wanted:
         return []
+    newest = {}
+    for event in sorted(wanted, key=lambda e: e.pk):  # a report's steps in their order
+        newest[event.report_id] = event
+    _superseded_settle(newest.values())
     branch_paths = {event.pk: event.report.unit.path for event in wanted}
     prefixes = {p for path in branch_paths.values() for p in _ancestor_paths(path)}
     submitters = {event.report.submitted_by_id for event in wanted} - {None}
@@ -51,13 +60,31 @@ def notifications_for_events(*, events: list[ReportEvent]) -> list[Notification]
     for event in wanted:
         branch_path = branch_paths[event.pk]
         for pk, role, is_superuser, path in candidates:
-            concerned = pk == event.report.submitted_by_id or role == User.Role.TOWNSHIP_STAFF
+            staff = role == User.Role.TOWNSHIP_STAFF
+            # A resubmission awaits a reviewer; the others concern the submitter too.
+            concerned = staff or (
+                pk == event.report.submitted_by_id and event.action != Action.RESUBMITTED
+            )
             if concerned and pk != event.actor_id and _sees(path, role, is_superuser, branch_path):
+                # Several steps of one report at once (the demo): the older ones are read.
+                later = newest[event.report_id]
+                read_at = None if later is event else later.occurred_at
                 rows.append(
-                    Notification(recipient_id=pk, event=event, created_at=event.occurred_at)
+                    Notification(
+                        recipient_id=pk, event=event, created_at=event.occurred_at, read_at=read_at
+                    )
                 )
     # Announcing an event twice (the demo re-run) adds nothing.
     return Notification.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _superseded_settle(newest) -> None:
+    """Mark read the unread notifications of earlier steps of the reports of `newest` (each
+    report's newest notified event)."""
+    earlier = Q(pk__in=[])
+    for event in newest:
+        earlier |= Q(event__report_id=event.report_id, event_id__lt=event.pk)
+    Notification.objects.filter(earlier, read_at__isnull=True).update(read_at=timezone.now())
 
 
 @transaction.atomic

@@ -221,7 +221,15 @@ def test_the_demos_recent_returns_notify_the_township_staff(county):
 
     notifications = list(Notification.objects.select_related("event__report", "recipient"))
     assert notifications
-    assert {n.event.action for n in notifications} == {Action.RETURNED}
+    # Each recent return, with the resubmission and approval that followed it.
+    actions = {n.event.action for n in notifications}
+    assert Action.RETURNED in actions
+    assert actions <= {Action.RETURNED, Action.RESUBMITTED, Action.APPROVED}
+    # Only a report's newest step is unread: a fixed return asks nobody to fix it again.
+    newest = {}
+    for n in notifications:
+        newest[n.event.report_id] = max(newest.get(n.event.report_id, 0), n.event_id)
+    assert all(n.is_read == (n.event_id != newest[n.event.report_id]) for n in notifications)
     assert all(n.recipient_id != n.event.actor_id for n in notifications)
     assert all(n.created_at == n.event.occurred_at for n in notifications)
     assert Notification.objects.filter(recipient__username="demo_zhen_a").exists()

@@ -114,7 +114,7 @@ class TestTheWorkflowNotifies:
         )
         assert recipients() == []
 
-    def test_the_recipients_are_read_in_one_query(
+    def test_the_recipients_are_read_in_one_query_for_all_events(
         self, submitted, personas, django_assert_num_queries
     ):
         submitted.refresh_from_db()
@@ -123,9 +123,47 @@ class TestTheWorkflowNotifies:
         )
         event.save()
         submitted.unit  # noqa: B018  (loaded, as the workflow has it)
-        # One SELECT for the recipients of all the events, one INSERT.
-        with django_assert_num_queries(2):
+        # One UPDATE superseding earlier steps, one SELECT for the recipients of all the
+        # events, one INSERT.
+        with django_assert_num_queries(3):
             notifications_for_events(events=[event])
+
+    def test_a_resubmission_asks_the_townships_staff_to_review_and_settles_the_return(
+        self, returned, personas
+    ):
+        resubmitted = workflow.report_submit(
+            report=returned, user=personas.staff_a, expected_version=returned.version
+        )
+        unread = Notification.objects.unread()
+        # The return's notification of staff_a (who fixed it) is read now; staff_a2, who
+        # returned it, is asked to review; staff_a is not told about their own step.
+        assert list(unread.values_list("recipient__username", "event__action")) == [
+            (personas.staff_a2.username, Action.RESUBMITTED)
+        ]
+        assert "按退回原因修改后重新提交，请审核" in unread.get().message
+        workflow.report_approve(
+            report=resubmitted, user=personas.staff_a2, expected_version=resubmitted.version
+        )
+        # Approved: nobody is asked to review any more; staff_a hears of the approval.
+        assert list(
+            Notification.objects.unread().values_list("recipient__username", "event__action")
+        ) == [(personas.staff_a.username, Action.APPROVED)]
+
+    def test_several_steps_of_one_report_at_once_leave_only_the_newest_unread(
+        self, returned, personas
+    ):
+        Notification.objects.all().delete()
+        resubmitted = workflow.report_submit(
+            report=returned, user=personas.staff_a, expected_version=returned.version
+        )
+        Notification.objects.all().delete()
+        events = list(resubmitted.events.filter(action__in=[Action.RETURNED, Action.RESUBMITTED]))
+        for event in events:
+            event.report = resubmitted
+        notifications_for_events(events=events)
+        assert {
+            (n.event.action, n.is_read) for n in Notification.objects.select_related("event")
+        } == {(Action.RETURNED, True), (Action.RESUBMITTED, False)}
 
     def test_announcing_the_same_event_twice_adds_nothing(self, returned):
         event = ReportEvent.objects.get(action=Action.RETURNED)
@@ -222,10 +260,21 @@ class TestTheListPage:
     def test_it_lists_the_users_own_newest_first_with_a_link_to_the_report(
         self, returned, personas, login
     ):
-        page = login(personas.staff_a).get(self.URL).content.decode()
+        client = login(personas.staff_a)
+        page = client.get(self.URL).content.decode()
         assert "请补充佐证材料" in page
-        assert reverse("branches:report_edit", args=["410102001002", "2026-03"]) in page
         assert "未读" in page
+        notification = Notification.objects.get(recipient=personas.staff_a)
+        link = reverse("notification_open", args=[notification.pk])
+        assert link in page
+        # Following it opens the report and marks it read.
+        response = client.get(link)
+        assert response.status_code == 302
+        assert response["Location"] == reverse(
+            "branches:report_edit", args=["410102001002", "2026-03"]
+        )
+        notification.refresh_from_db()
+        assert notification.is_read
         other = login(personas.staff_b).get(self.URL).content.decode()
         assert "请补充佐证材料" not in other
 
