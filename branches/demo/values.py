@@ -44,7 +44,7 @@ from branches.models import (
     StarAssessment,
 )
 from branches.services import workflow
-from branches.services.criteria import criteria_defaults_load, jump_warning
+from branches.services.criteria import criteria_defaults_load, soft_warning
 from branches.services.recompute import ratings_recompute
 from governance.database import statistics_refresh
 
@@ -393,7 +393,7 @@ def demo_values_seed(*, seed: int, today: date | None = None) -> ValuesResult:
                     value_number=None if isinstance(value, bool) else value,
                     criterion=criterion,
                     # What report_save_values stores for the reviewer.
-                    warning=jump_warning(criterion, value, previous.get(criterion.code)) or "",
+                    warning=soft_warning(criterion, value, previous.get(criterion.code)) or "",
                 )
                 rows.append(row)
                 if not isinstance(value, bool):

@@ -120,7 +120,7 @@ class Criterion(models.Model):
         _("一票否决"), max_length=8, choices=VetoScope.choices, default="NONE"
     )
     evidence_required = models.BooleanField(_("需上传佐证"), default=False)
-    # Plausibility of a month's entry (workflow.parse_value and criteria.jump_warning).
+    # Plausibility of a month's entry (workflow.parse_value and criteria.soft_warning).
     max_value = models.DecimalField(
         _("每月上限"),
         max_digits=14,

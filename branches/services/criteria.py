@@ -124,36 +124,40 @@ def bound_problem(criterion: Criterion, number: Decimal) -> str | None:
     }
 
 
-def jump_warning(criterion: Criterion, value, previous) -> str | None:
-    """The month-on-month warning of `value` against last month's, or None.
+def soft_warning(criterion: Criterion, value, previous) -> str | None:
+    """The warning a month's value is saved with once the person confirms it, or None: a
+    percentage that looks written as a fraction (0.95 for 95%), or a jump against last
+    month's value by more than the criterion's factor.
 
-    Both months must be positive numbers: a ratio to or from 0 says nothing, and an
-    absurd first value is the upper bound's job.
+    A jump needs both months positive: a ratio to or from 0 says nothing, and an absurd
+    first value is the upper bound's job.
     """
+    if isinstance(value, bool) or value is None:
+        return None
+    if criterion.kind == Criterion.Kind.PERCENTAGE and 0 < value < 1:
+        return _(
+            "百分比按 0 到 100 填写（95 表示 95%%），收到的是 %(raw)s：是否填成了小数？"
+            "如果确实是 %(raw)s%%，请核对后保存。"
+        ) % {"raw": format(value.normalize(), "f")}
     factor = criterion.jump_factor
-    if factor is None or isinstance(value, bool) or isinstance(previous, bool):
+    if factor is None or isinstance(previous, bool):
         return None
-    if value is None or previous is None or value <= 0 or previous <= 0:
+    if previous is None or value <= 0 or previous <= 0:
         return None
+    figures = {
+        "now": _figure(value, criterion),
+        "before": _figure(previous, criterion),
+        "factor": _times(factor),
+    }
     if value > previous * factor:
         return _(
-            "本月 %(now)s，是上月 %(before)s的 %(ratio)s 倍（超过 %(factor)s 倍），请核对。"
-        ) % {
-            "now": _figure(value, criterion),
-            "before": _figure(previous, criterion),
-            "ratio": _times(value / previous),
-            "factor": _times(factor),
-        }
+            "本月 %(now)s，是上月 %(before)s的 %(ratio)s 倍（变化超过 %(factor)s 倍），请核对。"
+        ) % {**figures, "ratio": _times(value / previous)}
     if value * factor < previous:
+        drop = ((1 - value / previous) * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
         return _(
-            "本月 %(now)s，只有上月 %(before)s的 %(ratio)s 分之一（变化超过 %(factor)s 倍），"
-            "请核对。"
-        ) % {
-            "now": _figure(value, criterion),
-            "before": _figure(previous, criterion),
-            "ratio": _times(previous / value),
-            "factor": _times(factor),
-        }
+            "本月 %(now)s，比上月 %(before)s少了 %(drop)s%%（变化超过 %(factor)s 倍），请核对。"
+        ) % {**figures, "drop": drop}
     return None
 
 

@@ -34,7 +34,7 @@ from branches.models import (
     ReportEvent,
     ReportValue,
 )
-from branches.services.criteria import bound_problem, jump_warning, previous_month_values
+from branches.services.criteria import bound_problem, previous_month_values, soft_warning
 from branches.validators import text_problem
 
 logger = logging.getLogger(__name__)
@@ -292,7 +292,7 @@ def report_save_values(
 ) -> MonthlyReport:
     """Save a draft's values by criterion code. Only the codes given are touched.
 
-    A changed value that jumps against last month's (`criteria.jump_warning`) is saved with
+    A changed value that jumps against last month's (`criteria.soft_warning`) is saved with
     its warning for the reviewer. With `confirmed_warnings` (the data-entry page: the values
     the person confirmed, by code) any other warning refuses the save (UnconfirmedWarnings);
     without it (month sheet, API) the warnings are saved and reported.
@@ -332,7 +332,7 @@ def report_save_values(
         if not value_changed and row.note == given.note:
             continue
         if value_changed:
-            warning = jump_warning(criterion, given.value, previous.get((report.unit_id, code)))
+            warning = soft_warning(criterion, given.value, previous.get((report.unit_id, code)))
             row.warning = warning or ""
             if warning:
                 warnings[code] = warning

@@ -16,7 +16,7 @@ from branches.models import (
     OrgUnit,
 )
 from branches.services import workflow
-from branches.services.criteria import jump_warning, previous_month_values
+from branches.services.criteria import previous_month_values, soft_warning
 from branches.spreadsheets.cells import (
     plain_number,
     shown_value,
@@ -316,7 +316,7 @@ class _Upload:
                 # The note is not in the sheet: keep the one entered on the page.
                 changed[column] = workflow.ValueInput(value, note)
                 # The same check the save makes; listed here with the cell it is about.
-                warning = jump_warning(
+                warning = soft_warning(
                     criteria[column], value, self.previous.get((branch.pk, column))
                 )
                 if warning:

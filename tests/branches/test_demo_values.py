@@ -189,7 +189,7 @@ def test_the_demo_secretary_submits_their_own_branch_and_township_a_staff_review
 
 
 def test_a_few_last_month_values_jump_and_carry_the_warning_the_services_would_store(seeded):
-    from branches.services.criteria import jump_warning
+    from branches.services.criteria import soft_warning
 
     flagged = ReportValue.objects.exclude(warning="").select_related("report", "criterion")
     assert flagged, "the review page has a 环比提示 to show"
@@ -200,7 +200,7 @@ def test_a_few_last_month_values_jump_and_carry_the_warning_the_services_would_s
             report__period=date(2026, 9, 1),
             criterion__code=value.criterion.code,
         )
-        assert value.warning == jump_warning(value.criterion, value.value, before.value)
+        assert value.warning == soft_warning(value.criterion, value.value, before.value)
         assert value.value <= value.criterion.max_value
 
 

@@ -91,25 +91,38 @@ def test_commas_that_group_thousands_still_read_as_a_number():
         ("40", "5", "是上月 5 场的 8 倍"),
         ("25", "5", None),  # exactly the factor is not a jump
         ("26", "5", "是上月 5 场的 5.2 倍"),
-        ("2", "40", "只有上月 40 场的 20 分之一"),
+        ("2", "40", "比上月 40 场少了 95%"),
         ("40", "0", None),  # a ratio from 0 says nothing
         ("0", "40", None),  # a month without activities is not a slip
         ("40", None, None),
     ],
 )
 def test_a_jump_warns_in_both_directions_between_positive_months(value, previous, expected):
-    warning = criteria_service.jump_warning(
+    warning = criteria_service.soft_warning(
         culture(), Decimal(value), None if previous is None else Decimal(previous)
     )
     if expected is None:
         assert warning is None
     else:
-        assert expected in warning and "超过 5 倍" in warning
+        assert expected in warning and "变化超过 5 倍" in warning
 
 
-def test_a_criterion_without_a_factor_never_warns():
+def test_a_criterion_without_a_factor_never_warns_of_a_jump():
     satisfaction = Criterion.objects.get(criteria_set__area_type="URBAN", code="HA-03")
-    assert criteria_service.jump_warning(satisfaction, Decimal(90), Decimal(1)) is None
+    assert criteria_service.soft_warning(satisfaction, Decimal(90), Decimal(1)) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "warns"),
+    [("0.95", True), ("0.5", True), ("1", False), ("0", False), ("95", False), ("100", False)],
+)
+def test_a_percentage_written_as_a_fraction_warns(value, warns):
+    satisfaction = Criterion.objects.get(criteria_set__area_type="URBAN", code="HA-03")
+    warning = criteria_service.soft_warning(satisfaction, Decimal(value), Decimal(90))
+    if warns:
+        assert f"收到的是 {value}：是否填成了小数" in warning and "95 表示 95%" in warning
+    else:
+        assert warning is None
 
 
 # The service: one place for every entry path.
