@@ -6,8 +6,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -176,8 +177,9 @@ def drafts_bulk_submit(user, township: OrgUnit, period: date, versions: dict) ->
 
 
 def needing_action(user, unit: OrgUnit) -> dict:
-    """What the staff of `unit` should act on: returned reports with their reasons, months past
-    their due day not yet submitted, and the month due within DUE_SOON_DAYS days."""
+    """What the staff of `unit` should act on: submitted reports awaiting review (by month),
+    returned reports with their reasons, months past their due day not yet submitted, and the
+    month due within DUE_SOON_DAYS days."""
     today = timezone.localdate()
     reports = MonthlyReport.objects.visible_to(user).filter(unit__path__startswith=unit.path)
     returned = reports.filter(status=Status.RETURNED).select_related("unit")
@@ -201,7 +203,18 @@ def needing_action(user, unit: OrgUnit) -> dict:
     due = report_due_date(last_closed)
     if today <= due <= today + timedelta(days=DUE_SOON_DAYS):
         due_soon = {**unsubmitted(last_closed), "due": due, "days": (due - today).days}
+    # What waits for a reviewer, by month; the user's own submissions need someone else.
+    awaiting = (
+        reports.filter(status=Status.SUBMITTED)
+        .values("period")
+        .annotate(count=Count("pk"), mine=Count("pk", filter=Q(submitted_by=user)))
+        .order_by("-period")
+    )
     return {
+        "awaiting_review": [
+            {**month, "mine": month["mine"] if settings.REVIEW_SEPARATION else 0}
+            for month in awaiting
+        ],
         "returned": list(returned.order_by("-period", "unit__code")[:ACTION_LIST_SIZE]),
         "returned_count": returned.count(),
         "overdue": [month for month in reversed(overdue) if month["count"]],

@@ -188,7 +188,7 @@ def test_what_needs_action_takes_the_same_queries_for_any_number_of_months(
     tree, personas, django_assert_max_num_queries
 ):
     # 3 April: January and February are overdue, March is due soon; nothing is submitted.
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         actions = workbench.needing_action(personas.staff_a, tree.township_a)
     assert [month["period"] for month in actions["overdue"]] == [
         date(2026, 2, 1),
@@ -198,3 +198,17 @@ def test_what_needs_action_takes_the_same_queries_for_any_number_of_months(
     branches = {unit.code for unit in actions["due_soon"]["units"]}
     assert branches == {unit.code for unit in actions["overdue"][0]["units"]}
     assert actions["due_soon"]["count"] == len(branches) > 0
+
+
+def test_the_workbench_tells_a_reviewer_what_awaits_review(tree, personas, login):
+    for unit in (tree.village_a1, tree.village_a2):
+        report = draft(unit, personas.staff_a)
+        workflow.report_submit(
+            report=report, user=personas.staff_a, expected_version=report.version
+        )
+    mine = login(personas.staff_a).get("/").content.decode()
+    assert "2026年3月：2 份待审核" in mine
+    assert "其中 2 份由您提交，须由本乡镇(街道)另一名工作人员审核" in mine
+    assert "?status=SUBMITTED" in mine
+    other = login(personas.staff_a2).get("/").content.decode()
+    assert "2026年3月：2 份待审核" in other and "由您提交" not in other
