@@ -519,6 +519,8 @@ def report_review(request, code, period):
         raise Http404("the review page is a township's")
     try:
         month = parse_period(period)
+        if month > timezone.localdate().replace(day=1):
+            raise ValidationError(_("未来月份还没有报表可审核。"))
     except ValidationError as error:
         return _unavailable(request, township, error)
     reports = MonthlyReport.objects.visible_to(user).for_period(month)

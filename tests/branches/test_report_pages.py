@@ -713,3 +713,13 @@ def test_a_report_whose_submitter_and_reviewer_accounts_are_gone_still_opens(
     text = response.content.decode()
     assert ("审核通过" if state == Status.APPROVED else "等待乡镇(街道)审核") in text
     assert ("审核人账号已删除" if state == Status.APPROVED else "提交人账号已删除") in text
+
+
+def test_the_review_page_of_a_future_month_says_there_is_nothing_to_review(
+    tree, criteria, personas, login
+):
+    response = login(personas.staff_a).get(f"/units/{tree.township_a.code}/review/2026-05/")
+    assert response.status_code == 404
+    assert "未来月份还没有报表可审核。" in response.content.decode()
+    current = login(personas.staff_a).get(f"/units/{tree.township_a.code}/review/2026-04/")
+    assert current.status_code == 200
