@@ -50,6 +50,9 @@ REVIEW_SEPARATION_MESSAGE = gettext_lazy(
 YES_WORDS = {"是", "yes", "y", "true", "1", "有", "√", "✓", "达标"}
 NO_WORDS = {"否", "no", "n", "false", "0", "无", "×", "✗", "未达标"}
 MAX_NUMBER = Decimal("9999999999")
+# What a typed number may look like once thousands commas are gone: no exponents (1e3),
+# no NaN or Infinity, which Decimal would read.
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)%?")
 # Commas that group thousands (1,250.5); any other comma is a decimal mark typed the
 # European way (95,5), which must not silently become 955.
 THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?%?")
@@ -124,25 +127,31 @@ def parse_value(criterion: Criterion, raw) -> bool | Decimal | None:
             _("“%(title)s”的小数点请用英文句点“.”，不要用逗号，例如 95.5；收到的是“%(raw)s”。")
             % {"title": criterion.title, "raw": raw}
         )
+    typed = isinstance(raw, str)
     try:
+        if typed and not PLAIN_NUMBER.fullmatch(text.replace(",", "")):
+            raise InvalidOperation
         number = Decimal(text.replace(",", "").rstrip("%"))
     except InvalidOperation:
         raise ValidationError(
             _("“%(title)s”应填数字，收到的是“%(raw)s”。") % {"title": criterion.title, "raw": raw}
         ) from None
+    if criterion.kind == Kind.PERCENTAGE and number.is_finite() and number > 100:
+        raise ValidationError(
+            _("“%(title)s”是百分比，应在 0 到 100 之间，收到的是“%(raw)s”。")
+            % {"title": criterion.title, "raw": raw}
+        )
     if not number.is_finite() or abs(number) > MAX_NUMBER:
-        raise ValidationError(_("“%(title)s”的数值超出范围。") % {"title": criterion.title})
+        raise ValidationError(
+            _("“%(title)s”的数值太大：最多 %(max)s，收到的是“%(raw)s”。")
+            % {"title": criterion.title, "max": f"{MAX_NUMBER:,}", "raw": raw}
+        )
     if number < 0:
         raise ValidationError(_("“%(title)s”不能为负数。") % {"title": criterion.title})
     if criterion.kind == Kind.INTEGER and number != number.to_integral_value():
         raise ValidationError(
             _("“%(title)s”应填整数（单位：%(unit)s），收到的是“%(raw)s”。")
             % {"title": criterion.title, "unit": criterion.unit or "-", "raw": raw}
-        )
-    if criterion.kind == Kind.PERCENTAGE and number > 100:
-        raise ValidationError(
-            _("“%(title)s”是百分比，应在 0 到 100 之间，收到的是“%(raw)s”。")
-            % {"title": criterion.title, "raw": raw}
         )
     if number.as_tuple().exponent < -4:
         raise ValidationError(_("“%(title)s”最多保留4位小数。") % {"title": criterion.title})

@@ -73,6 +73,8 @@ def test_it_refuses_a_report_for_a_future_month_or_a_township(tree, criteria):
         ("NUMBER", "1,250.5", Decimal("1250.5")),
         ("PERCENTAGE", "91%", Decimal(91)),
         ("NUMBER", "", None),
+        ("NUMBER", ".5", Decimal("0.5")),
+        ("NUMBER", 12.5, Decimal("12.5")),  # a spreadsheet cell's float, not typed text
     ],
 )
 def test_parse_value_accepts_what_people_type(kind, raw, expected):
@@ -88,6 +90,12 @@ def test_parse_value_accepts_what_people_type(kind, raw, expected):
         ("NUMBER", "abc", "应填数字"),
         ("NUMBER", "-1", "不能为负数"),
         ("PERCENTAGE", "120", "0 到 100"),
+        ("PERCENTAGE", "1e30", "应填数字，收到的是“1e30”"),
+        ("NUMBER", "1e3", "应填数字，收到的是“1e3”"),
+        ("NUMBER", "NaN", "应填数字"),
+        ("NUMBER", "Infinity", "应填数字"),
+        ("NUMBER", "99999999999", "最多 9,999,999,999，收到的是“99999999999”"),
+        ("PERCENTAGE", "99999999999", "0 到 100"),
     ],
 )
 def test_parse_value_explains_what_is_wrong(kind, raw, message):
