@@ -41,6 +41,7 @@
     if (!bar || bar.contains(event.target)) return;
     var bottom = event.target.getBoundingClientRect().bottom;
     var top = bar.getBoundingClientRect().top;
-    if (bottom > top - 8) window.scrollBy(0, bottom - top + 16);
+    // Instant: Bootstrap makes scrolling smooth, and the field must be clear at once.
+    if (bottom > top - 8) window.scrollBy({ top: bottom - top + 16, behavior: "instant" });
   });
 })();
