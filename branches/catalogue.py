@@ -84,14 +84,15 @@ def _row(code, title, kind, unit, comparator, threshold, aggregation,
 
 
 def _branch_rows(village: str) -> list[dict]:
-    """支部过硬星, shared by both sets; `village` is 村 or 社区 (VT-01 wording)."""
+    """支部过硬星, shared by both sets; `village` is 村 or 社区 (BR-03 and VT-01 wording)."""
+    cadres = "村级后备干部人数" if village == "村" else f"{village}后备干部人数"
     return [
         _yes("BR-01", "主题党日按月开展", A.EVERY_MONTH, evidence=True,
              help_text="本月是否按规定开展主题党日活动。请上传活动记录或照片。"),
         _yes("BR-02", '"三会一课"按规定召开', A.AT_LEAST_N, min_months=11, evidence=True,
              help_text="本月支部党员大会、支委会、党小组会和党课是否按规定召开。"
                        "全年至少11个月达标。请上传会议记录。"),
-        _row("BR-03", "村级后备干部人数", K.INTEGER, "人", C.GTE, "2", A.LATEST,
+        _row("BR-03", cadres, K.INTEGER, "人", C.GTE, "2", A.LATEST,
              help_text="截至本月底在册的后备干部人数，不少于2人。"),
         _yes("BR-04", "党群服务中心规范化达标", A.LATEST, evidence=True,
              help_text="党群服务中心的场所、标识、制度和服务功能是否达到规范化建设要求。"

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from branches.models import OrgUnit, jurisdiction_path
+from branches.periods import month_label
 
 
 class User(AbstractUser):
@@ -172,8 +173,7 @@ class Notification(models.Model):
         report = event.report
         values = {
             "unit": report.unit.name,
-            "period": _("%(year)s年%(month)s月")
-            % {"year": report.period.year, "month": report.period.month},
+            "period": month_label(report.period),
             "actor": event.actor_name or _("系统"),
             "reason": event.reason,
         }

@@ -24,6 +24,11 @@ class UnitChangedError(ValidationError):
     """The unit was saved by someone else after the editor loaded it."""
 
 
+def _display_name(user) -> str:
+    """The name people know a colleague by (the timeline's rule), not their login."""
+    return user.get_full_name() or user.username
+
+
 @transaction.atomic
 def unit_update(*, unit: OrgUnit, user, data: dict, expected_updated_at: datetime) -> OrgUnit:
     """Save the editable facts of `unit`, refusing if it changed since `expected_updated_at`.
@@ -45,7 +50,8 @@ def unit_update(*, unit: OrgUnit, user, data: dict, expected_updated_at: datetim
             )
             % {
                 "name": current.name,
-                "who": (last and last.history_user and str(last.history_user)) or _("其他用户"),
+                "who": (last and last.history_user and _display_name(last.history_user))
+                or _("其他用户"),
                 "when": timezone.localtime(current.updated_at).strftime("%Y-%m-%d %H:%M:%S"),
             },
             code="conflict",

@@ -67,8 +67,10 @@ class ConflictError(Exception):
 
     def __init__(self, report):
         self.report = report
-        who = report.history.first()
-        by = getattr(getattr(who, "history_user", None), "username", "") if who else ""
+        who = report.history.select_related("history_user").first()
+        user = who.history_user if who else None
+        # The name people know each other by, not a login (the timeline's rule).
+        by = (user.get_full_name() or user.username) if user is not None else ""
         super().__init__(
             _("该月报表已被他人修改（%(by)s %(at)s），您的修改未保存。请重新打开页面后再修改。")
             % {

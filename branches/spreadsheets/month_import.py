@@ -15,6 +15,7 @@ from branches.models import (
     MonthlyReport,
     OrgUnit,
 )
+from branches.periods import month_label
 from branches.services import workflow
 from branches.services.criteria import previous_month_values, soft_warning
 from branches.spreadsheets.cells import (
@@ -214,6 +215,14 @@ class _Upload:
             if clean:
                 self.read_row(title, area_type, number, cells, columns, criteria_set)
 
+    @staticmethod
+    def _sheet_month(text: str) -> str:
+        """The month a sheet's status header names, in prose when it is a real month."""
+        try:
+            return month_label(workflow.parse_period(text))
+        except ValidationError:
+            return text
+
     def read_header(self, title, header, active) -> list[tuple[int, str]] | None:
         """(column index, criterion code) of each criterion column; None if unusable."""
         expected = fixed_headers(self.period)
@@ -221,9 +230,9 @@ class _Upload:
             found = STATUS_HEADER.fullmatch(header[2]) if len(header) > 2 else None
             if header[:2] == expected[:2] and found and found.group(1) != f"{self.period:%Y-%m}":
                 reason = _(
-                    "这是 %(file)s 的表格，本页是 %(month)s。请在 %(file)s 的页面上传，"
-                    "或在本页重新下载 %(month)s 的表格。"
-                ) % {"file": found.group(1), "month": f"{self.period:%Y-%m}"}
+                    "这是%(file)s的表格，本页是%(month)s。请在%(file)s的页面上传，"
+                    "或在本页重新下载%(month)s的表格。"
+                ) % {"file": self._sheet_month(found.group(1)), "month": month_label(self.period)}
             elif header[:VERSION_INDEX] == expected[:VERSION_INDEX]:
                 reason = _(
                     "第4列应为“%(column)s”：这是旧版表格，或该列被删除、移动或改名。"

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from branches.models import BranchRating, OrgUnit, Rating
+from branches.periods import month_label
 from branches.services import dashboards, runs
 from branches.services.workflow import PERIOD_YEARS, parse_period
 from branches.views.units import breadcrumbs_for, get_unit_for_user
@@ -78,10 +79,7 @@ def _period_nav(period: date, kind: str) -> dict:
     annual = kind == Rating.ANNUAL
     step = 12 if annual else 1
     earlier, later = _shift(period, -step), _shift(period, step)
-    if annual:
-        label = _("%(year)s年度") % {"year": period.year}
-    else:
-        label = _("%(year)s年%(month)s月") % {"year": period.year, "month": period.month}
+    label = _("%(year)s年度") % {"year": period.year} if annual else month_label(period)
     return {
         "label": label,
         # The open month is rated for every branch nightly and on change, and labelled 进行中.

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count
+from django.forms import RadioSelect
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -38,6 +39,7 @@ from branches.forms.reports import (
 )
 from branches.metrics import UnknownMetric, Window, registry, report_due_date
 from branches.models import Criterion, Evidence, MonthlyReport, OrgUnit, ReportEvent, ReportValue
+from branches.periods import month_label
 from branches.services import workflow
 from branches.services.workbench import first_submission, is_late
 from branches.services.workflow import ConflictError, parse_period
@@ -99,17 +101,13 @@ def _shift(period: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _month_label(period: date) -> str:
-    return _("%(year)s年%(month)s月") % {"year": period.year, "month": period.month}
-
-
 def _month_nav(view: str, code: str, period: date) -> dict:
     """Links to the previous and next month; none into the future or outside the years kept."""
     current = timezone.localdate().replace(day=1)
     earlier, later = _shift(period, -1), _shift(period, 1)
     years = workflow.PERIOD_YEARS
     return {
-        "label": _month_label(period),
+        "label": month_label(period),
         "previous": reverse(view, args=[code, f"{earlier:%Y-%m}"])
         if earlier.year in years
         else None,
@@ -226,6 +224,22 @@ def _star_groups(
         (star, names[star - 1], [r for r in rows if r.criterion.star == star])
         for star in range(1, len(names) + 1)
     ]
+
+
+def _error_summary(form: ReportForm) -> list[tuple[str, str, list[str]]]:
+    """(the field's element id, what it is for, its messages) for every invalid visible field,
+    in the page's order: the links of the error summary."""
+    summary = []
+    for bound in form.visible_fields():
+        if not bound.errors:
+            continue
+        widget = bound.field.widget
+        anchor = bound.auto_id
+        if isinstance(widget, RadioSelect):
+            anchor = f"{anchor}_0"  # the first choice: the group itself has no id
+        label = widget.attrs.get("aria-label") or str(bound.label)
+        summary.append((anchor, label, list(bound.errors)))
+    return summary
 
 
 def _save(request, report: MonthlyReport, form: ReportForm) -> None:
@@ -387,6 +401,7 @@ def report_edit(request, code, period):
                 pending=pending,
             ),
             "form": form,
+            "error_summary": _error_summary(form) if form.is_bound else [],
             "pending": [
                 (code, criterion.title, pending[code])
                 for criterion in manual

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from branches.forms.reports import BulkSubmitForm
 from branches.models import OrgUnit
+from branches.periods import month_label
 from branches.services import workbench
 from branches.views.reports import get_report_unit_for_user
 from branches.views.units import breadcrumbs_for
@@ -28,7 +29,7 @@ def workbench_context(user, township: OrgUnit) -> dict:
         {
             "period": period,
             "value": f"{period:%Y-%m}",
-            "label": _("%(year)s年%(month)s月") % {"year": period.year, "month": period.month},
+            "label": month_label(period),
             "is_open": period == this_month,
             "rows": rows,
             "submittable": sum(row.submittable for row in rows),

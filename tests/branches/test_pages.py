@@ -226,6 +226,8 @@ def test_the_history_page_shows_who_changed_what(personas, tree, login):
 class TestEditConflict:
     def test_the_second_of_two_stale_forms_is_refused_and_overwrites_nothing(self, personas, tree):
         url = reverse("branches:unit_edit", args=[tree.village_a1.code])
+        personas.staff_a.last_name, personas.staff_a.first_name = "王", "丽"
+        personas.staff_a.save()
         first, second = Client(), Client()
         first.force_login(personas.staff_a)
         second.force_login(personas.admin)
@@ -239,7 +241,9 @@ class TestEditConflict:
         page = response.content.decode()
         assert "保存失败" in page
         assert "为避免覆盖他人的修改，本次内容没有保存" in page
-        assert "staff_a" in page
+        # Who changed it, by the name colleagues know, not the login.
+        assert "已被王丽于" in page
+        assert "staff_a" not in page
         unit = OrgUnit.objects.get(pk=tree.village_a1.pk)
         assert (unit.secretary_name, unit.member_count) == ("张三", 0)
         assert unit.history.count() == history_count

@@ -208,6 +208,8 @@ def test_bad_input_is_shown_beside_each_field_and_nothing_is_saved(tree, criteri
 def test_two_stale_pages_the_second_save_gets_a_conflict_and_keeps_the_typed_values(
     tree, criteria, personas, login
 ):
+    personas.secretary.last_name, personas.secretary.first_name = "李", "红梅"
+    personas.secretary.save()
     staff = login(personas.staff_a)
     secretary = Client()
     secretary.force_login(personas.secretary)
@@ -224,7 +226,9 @@ def test_two_stale_pages_the_second_save_gets_a_conflict_and_keeps_the_typed_val
 
     assert response.status_code == 200
     text = response.content.decode()
-    assert "已被他人修改（shuji" in text
+    # The colleague's name, not their login.
+    assert "已被他人修改（李红梅 " in text
+    assert "shuji" not in text
     assert 'name="value-BR-03" value="7"' in text
     assert 'value="以花名册为准"' in text
     assert "当前已保存：5 人" in text

@@ -518,7 +518,7 @@ def test_another_months_sheet_is_refused(tree, personas, nothing_saved):
     nothing_saved()
     result = upload(personas.staff_a, workbook, tree.township_a, period=date(2026, 2, 1))
     assert where(result) == [("农村", 1, ""), ("城市社区", 1, "")]
-    assert "这是 2026-03 的表格，本页是 2026-02" in result.errors[0].reason
+    assert "这是2026年3月的表格，本页是2026年2月" in result.errors[0].reason
 
 
 def test_one_failing_branch_rolls_back_the_whole_file(tree, personas, monkeypatch, nothing_saved):
