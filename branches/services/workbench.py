@@ -167,13 +167,24 @@ def drafts_bulk_submit(user, township: OrgUnit, period: date, versions: dict) ->
             continue
         try:
             workflow.report_submit(report=report, user=user, expected_version=versions[report.pk])
-        except (ConflictError, PermissionDenied) as error:
+        except ConflictError as error:
+            advice = _("请刷新页面后再提交。")
+            results.append(SubmitResult(report.unit, False, error.describe(user, advice)))
+        except PermissionDenied as error:
             results.append(SubmitResult(report.unit, False, str(error)))
         except ValidationError as error:
-            results.append(SubmitResult(report.unit, False, "；".join(error.messages)))
+            results.append(SubmitResult(report.unit, False, _problems(error.messages)))
         else:
             results.append(SubmitResult(report.unit, True, _("已提交")))
     return results
+
+
+def _problems(problems: list[str], shown: int = 3) -> str:
+    """A draft's reasons for refusal, the first few of them: the month's page lists all."""
+    text = "；".join(problem.rstrip("。") for problem in problems[:shown])
+    if len(problems) > shown:
+        text += _("等 %(n)s 项，请打开该月填报页面逐项补齐") % {"n": len(problems)}
+    return text + "。"
 
 
 def needing_action(user, unit: OrgUnit) -> dict:

@@ -67,16 +67,22 @@ class ConflictError(Exception):
 
     def __init__(self, report):
         self.report = report
-        who = report.history.select_related("history_user").first()
-        user = who.history_user if who else None
-        # The name people know each other by, not a login (the timeline's rule).
-        by = (user.get_full_name() or user.username) if user is not None else ""
-        super().__init__(
-            _("该月报表已被他人修改（%(by)s %(at)s），您的修改未保存。请重新打开页面后再修改。")
-            % {
-                "by": by or _("其他用户"),
-                "at": timezone.localtime(report.updated_at).strftime("%Y-%m-%d %H:%M"),
-            }
+        last = report.history.select_related("history_user").first()
+        self.changed_by = last.history_user if last else None
+        super().__init__(self.describe(None, _("您的操作未执行，请重新读取后再试。")))
+
+    def describe(self, user, advice: str) -> str:
+        """What happened, told to `user` (who may have changed it in another window), with
+        what to do next."""
+        by = self.changed_by
+        if user is not None and by is not None and by.pk == user.pk:
+            who = _("您本人（在另一个窗口或设备上）")
+        else:
+            # The name people know each other by, not a login (the timeline's rule).
+            who = (by.get_full_name() or by.username) if by is not None else _("其他用户")
+        at = timezone.localtime(self.report.updated_at).strftime("%Y-%m-%d %H:%M")
+        return (
+            _("该月报表在您打开之后已被%(who)s修改（%(at)s）。") % {"who": who, "at": at} + advice
         )
 
 

@@ -43,7 +43,9 @@ VERSION_INDEX = 3
 # The version of a report that nobody has saved yet: opening a branch's page creates one,
 # empty. A blank version cell (no report at download) still matches it.
 UNSAVED_VERSION = MonthlyReport._meta.get_field("version").default
-STALE_ROW = gettext_lazy("该支部的数据在您下载表格后已被他人修改，请重新下载表格再填写。")
+STALE_ROW = gettext_lazy(
+    "该支部的数据在您下载表格之后又有修改（在网页上或另一份表格中），请重新下载表格再填写。"
+)
 STATUS_HEADER = re.compile(r"状态（(\d{4}-\d{2})）")
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")

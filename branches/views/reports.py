@@ -328,7 +328,7 @@ def report_edit(request, code, period):
                     report = workflow.report_get_or_create(unit=unit, period=month, user=user)
                 _save(request, report, form)
             except ConflictError as error:
-                messages.error(request, str(error))
+                messages.error(request, error.describe(user, _("您的修改尚未保存。")))
                 conflict = True
             except workflow.UnconfirmedWarnings as error:
                 pending = error.warnings
@@ -482,7 +482,7 @@ def report_unlock(request, code, period):
             expected_version=form.cleaned_data["version"],
         )
     except ConflictError as error:
-        messages.error(request, str(error))
+        messages.error(request, error.describe(request.user, _("请刷新页面后再解锁。")))
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
@@ -514,7 +514,9 @@ def _review_each(user, reports, versions, *, action, reason) -> tuple[int, list[
                     report=report, user=user, reason=reason, expected_version=versions[report.pk]
                 )
         except ConflictError as error:
-            failures.append(f"{report.unit.name}：{error}")
+            failures.append(
+                f"{report.unit.name}：{error.describe(user, _('请刷新页面后再审核。'))}"
+            )
         except PermissionDenied as error:
             # Maker–checker: one's own submission is refused, the others go through.
             failures.append(f"{report.unit.name}：{error}")

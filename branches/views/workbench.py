@@ -72,14 +72,12 @@ def month_workbench(request, code):
                     _("已提交 %(n)s 份：%(names)s")
                     % {"n": len(done), "names": "、".join(r.unit.name for r in done)},
                 )
-            if refused:
+            # One message per refused branch: each says its own reason.
+            for result in refused:
                 messages.error(
                     request,
-                    _("%(n)s 份未提交：%(lines)s")
-                    % {
-                        "n": len(refused),
-                        "lines": "；".join(f"{r.unit.name}：{r.message}" for r in refused),
-                    },
+                    _("%(unit)s 未提交：%(reason)s")
+                    % {"unit": result.unit.name, "reason": result.message},
                 )
         else:
             for errors in form.errors.values():

@@ -524,7 +524,7 @@ class TestReportValues:
         response = self.patch(client, report_a1, {"BR-03": {"value": 9}}, version=1)
 
         assert response.status_code == 409
-        assert "已被他人修改" in response.json()["detail"]
+        assert "该月报表在您打开之后已被" in response.json()["detail"]
         assert "shuji" in response.json()["detail"]
         assert response.json()["version"] == 2
         assert report_a1.values.get(criterion__code="BR-03").value_number == 4

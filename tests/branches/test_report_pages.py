@@ -227,7 +227,7 @@ def test_two_stale_pages_the_second_save_gets_a_conflict_and_keeps_the_typed_val
     assert response.status_code == 200
     text = response.content.decode()
     # The colleague's name, not their login.
-    assert "已被他人修改（李红梅 " in text
+    assert "该月报表在您打开之后已被李红梅修改（" in text
     assert "shuji" not in text
     assert 'name="value-BR-03" value="7"' in text
     assert 'value="以花名册为准"' in text
@@ -481,7 +481,7 @@ def test_bulk_approve_reports_the_ones_that_failed_and_why(tree, criteria, perso
     response = login(personas.staff_a2).post(review_url(tree.township_a), data, follow=True)
     text = response.content.decode()
     assert "已审核通过 1 份报表。" in text
-    assert "1 份未处理：西流湖村：该月报表已被他人修改" in text
+    assert "1 份未处理：西流湖村：该月报表在您打开之后已被" in text
     stale.refresh_from_db()
     assert stale.status == Status.SUBMITTED
 

@@ -213,7 +213,7 @@ def test_a_cleared_cell_clears_the_draft_value(tree, personas):
 
 # Edits made in the browser since the download are never overwritten.
 
-STALE = "该支部的数据在您下载表格后已被他人修改，请重新下载表格再填写。"
+STALE = "该支部的数据在您下载表格之后又有修改（在网页上或另一份表格中），请重新下载表格再填写。"
 
 
 def stored(unit):

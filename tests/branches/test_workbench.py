@@ -65,7 +65,7 @@ def test_bulk_submit_submits_the_complete_drafts_and_says_why_the_others_were_re
     )
     page = response.content.decode()
     assert "已提交 1 份：建设路社区" in page
-    assert "1 份未提交：西流湖村：未填报" in page
+    assert "西流湖村 未提交：未填报" in page
     complete.refresh_from_db()
     incomplete.refresh_from_db()
     assert (complete.status, incomplete.status) == (Status.SUBMITTED, Status.DRAFT)
@@ -81,7 +81,7 @@ def test_bulk_submit_refuses_a_stale_version_and_another_townships_report(tree, 
     )
     page = response.content.decode()
     assert "部分所选报表不属于本乡镇该月，未处理。" in page
-    assert "1 份未提交：建设路社区：该月报表已被他人修改" in page
+    assert "建设路社区 未提交：该月报表在您打开之后已被" in page
     theirs.refresh_from_db()
     assert theirs.status == Status.DRAFT
 

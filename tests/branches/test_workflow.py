@@ -221,7 +221,11 @@ def test_a_stale_save_gets_a_conflict_and_overwrites_nothing(report, personas):
             values={code: ValueInput(Decimal(9))},
             expected_version=loaded_version,
         )
-    assert "已被他人修改" in str(error.value)
+    assert "该月报表在您打开之后已被" in str(error.value)
+    # Told to the one who made the other change, it says so rather than blaming "someone".
+    error.value.changed_by = personas.secretary
+    assert "已被您本人（在另一个窗口或设备上）修改" in error.value.describe(personas.secretary, "")
+    assert "您本人" not in error.value.describe(personas.staff_a, "")
     assert report.values.get(criterion__code=code).value_number == 4
 
 
