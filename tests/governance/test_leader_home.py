@@ -347,3 +347,17 @@ def test_the_home_queries_do_not_grow_with_the_jurisdiction(
         overview = home(client).context["overview"]
     assert overview["figures"]["total"] == 16
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+@pytest.mark.parametrize("page", ["scorecard", "summary"])
+@pytest.mark.parametrize("period", ["2026-13", "2026-00"])
+def test_a_month_out_of_range_on_a_rating_page_says_so_in_chinese(
+    page, period, scene, personas, login
+):
+    unit = scene.village_a2 if page == "scorecard" else scene.county
+    url = reverse(f"branches:{page}", args=[unit.code])
+    response = login(personas.county_leader).get(url, {"period": period})
+    assert response.status_code == 404
+    text = response.content.decode()
+    assert f"月份超出范围：月应在 1 至 12 之间，收到的是“{period}”。" in text
+    assert "YYYY-MM" not in text
