@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from branches.models import BranchRating, OrgUnit, Rating
-from branches.models.assessments import BranchRatingQuerySet
 from branches.services import dashboards, runs
 from branches.services.workflow import PERIOD_YEARS, parse_period
 from branches.views.units import breadcrumbs_for, get_unit_for_user
@@ -176,8 +175,6 @@ REPORT_LABELS = {
     "SUBMITTED": gettext_lazy("月报待审核"),
     "UNSUBMITTED": gettext_lazy("月报未提交"),
 }
-assert set(CHANGE_LABELS) == set(BranchRatingQuerySet.CHANGES)
-assert set(REPORT_LABELS) == set(BranchRatingQuerySet.REPORT_STATES)
 # Each filter's query parameter, in the order the page names them.
 FILTER_NAMES = ("area", "missing", "level", "change", "report", "criterion", "sort")
 CODE_MAX_LENGTH = 20
@@ -204,9 +201,8 @@ def _branch_filters(request) -> dict:
 
 
 def _filtered(ratings, filters: dict, *, period: date, kind: str) -> tuple:
-    """The ratings the filters leave, and the labels of the filters beyond the two selects
-    as (name, value, label) for the chips above the list); a filter that does not apply
-    here is dropped."""
+    """The ratings the filters leave, and the filters beyond the two selects as (name,
+    value, label) for the chips above the list; a filter that does not apply is dropped."""
     chips = []
     if filters["area"]:
         ratings = ratings.filter(area_type=filters["area"])

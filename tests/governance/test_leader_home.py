@@ -19,10 +19,11 @@ from django.urls import reverse
 
 from branches.catalogue import default_catalogue
 from branches.models import BranchRating, MonthlyReport, OrgUnit, Rating, StarAssessment
-from branches.models.assessments import failing_q
+from branches.models.assessments import BranchRatingQuerySet, failing_q
 from branches.rating import assess
 from branches.services import dashboards, recompute
 from branches.services.criteria import criteria_defaults_load
+from branches.views import dashboards as dashboard_views
 from governance.models import User
 from tests.branches.factories import OrgUnitFactory
 from tests.branches.test_recompute import put_reports
@@ -218,6 +219,11 @@ def test_an_unknown_filter_value_is_left_out_not_an_error(query, scene, personas
     assert response.status_code == 200
     assert response.context["page"].paginator.count == 4
     assert response.context["chips"] == []
+
+
+def test_every_change_and_report_state_the_queryset_knows_has_a_label():
+    assert set(dashboard_views.CHANGE_LABELS) == set(BranchRatingQuerySet.CHANGES)
+    assert set(dashboard_views.REPORT_LABELS) == set(BranchRatingQuerySet.REPORT_STATES)
 
 
 def test_the_report_filter_does_not_apply_to_the_annual_rating(scene, personas, login):
