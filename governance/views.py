@@ -17,6 +17,7 @@ from django.views import defaults
 from django.views.decorators.http import require_POST
 
 from branches.models import OrgUnit
+from branches.services import dashboards
 from branches.views.workbench import workbench_context
 from governance.middleware import is_api_request
 from governance.models import Notification
@@ -47,11 +48,16 @@ def home(request):
     workbench = None
     if unit and unit.level == OrgUnit.Level.TOWNSHIP and request.user.can_read_reports:
         workbench = workbench_context(request.user, unit)
+    show_overview = _reads_star_figures(request.user)
     return render(
         request,
         "governance/home.html",
         {
             "workbench": workbench,
+            "show_overview": show_overview,
+            "overview": dashboards.jurisdiction_overview(request.user, unit)
+            if show_overview
+            else None,
             "unit": unit,
             "roots": [] if unit else list(units.filter(depth=1).order_by("code")),
             "level_counts": level_counts,
@@ -61,6 +67,17 @@ def home(request):
             "this_month": f"{this_month:%Y-%m}",
             "last_month": f"{last_month:%Y-%m}",
         },
+    )
+
+
+def _reads_star_figures(user) -> bool:
+    """Leaders and auditors (the read-only roles) land on their jurisdiction's star figures;
+    staff land on the workbench, a secretary on their branch, an administrator on the tree."""
+    unit = user.unit
+    return (
+        unit is not None
+        and unit.level < OrgUnit.Level.VILLAGE
+        and user.role in (user.Role.LEADER, user.Role.AUDITOR)
     )
 
 

@@ -1,10 +1,13 @@
 """Stored ratings: per-star assessments and branch ratings, derived by the recompute."""
 
-from django.db import models
+from collections.abc import Iterable
+from datetime import date
+
+from django.db import NotSupportedError, models
 from django.utils.translation import gettext_lazy as _
 
-from branches.models.criteria import CriteriaSet
-from branches.models.reports import UnitScopedQuerySet
+from branches.models.criteria import CriteriaSet, Criterion
+from branches.models.reports import MonthlyReport, UnitScopedQuerySet
 from branches.models.units import OrgUnit
 
 
@@ -24,6 +27,63 @@ def assessment_paths_refresh() -> int:
             unit_path=models.Subquery(live_path)
         )
     return updated
+
+
+def _like_literal(text: str) -> str:
+    """`text` matched literally inside a LIKE pattern (backslash is the escape character)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def gap_patterns(star_name: str, title: str) -> tuple[str, ...]:
+    """LIKE patterns for the gaps `branches.rating.assess` words when a criterion fails:
+    "星名：标题 …" (a breach), "星名：未填报：标题（…）" (months without a value that counts),
+    "星名：无数据：标题" (a metric without data), "一票否决（…）：星名 标题 …" (a veto)."""
+    name, title = _like_literal(star_name), _like_literal(title)
+    return (
+        f"{name}：{title} %",
+        f"{name}：%：{title}（%",
+        f"{name}：无数据：{title}",
+        f"一票否决%：{name} {title} %",
+    )
+
+
+class GapsMatch(models.Func):
+    """True when one of the row's gaps (a JSON array of texts) is LIKE one of the patterns."""
+
+    conditional = True
+    output_field = models.BooleanField()
+
+    def __init__(self, patterns: Iterable[str], gaps: str = "gaps"):
+        self.patterns = tuple(patterns)
+        super().__init__(models.F(gaps))
+
+    def _exists(self, compiler, connection, elements: str, value: str):
+        gaps_sql, params = compiler.compile(self.source_expressions[0])
+        likes = " OR ".join([f"{value} LIKE %s ESCAPE '\\'"] * len(self.patterns))
+        sql = f"EXISTS (SELECT 1 FROM {elements.format(gaps_sql)} WHERE {likes})"
+        return sql, (*params, *self.patterns)
+
+    def as_sql(self, compiler, connection, **extra):
+        raise NotSupportedError("GapsMatch runs on PostgreSQL and SQLite")
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self._exists(compiler, connection, "jsonb_array_elements_text({}) AS gap", "gap")
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self._exists(compiler, connection, "json_each({}) AS gap", "gap.value")
+
+
+def failing_q(criteria: Iterable[Criterion]) -> models.Q:
+    """StarAssessment rows in which one of `criteria` (with their sets) fails."""
+    q = models.Q(pk__in=[])
+    for criterion in criteria:
+        name = criterion.criteria_set.star_names[criterion.star - 1]
+        q |= models.Q(
+            GapsMatch(gap_patterns(name, criterion.title)),
+            criteria_set_id=criterion.criteria_set_id,
+            star=criterion.star,
+        )
+    return q
 
 
 class StarAssessment(models.Model):
@@ -85,6 +145,51 @@ class StarAssessment(models.Model):
         return f"{self.unit_id} {self.period:%Y-%m} {self.star_name}"
 
 
+class BranchRatingQuerySet(UnitScopedQuerySet):
+    # ?change= of the branch list: the level against the same branch's previous period.
+    CHANGES = {
+        "up": models.Q(previous_level__lt=models.F("level")),
+        "down": models.Q(previous_level__gt=models.F("level")),
+        "same": models.Q(previous_level=models.F("level")),
+        "new": models.Q(previous_level__isnull=True),
+    }
+    # ?report= of the branch list: the state of the branch's report for the month rated.
+    REPORT_STATES = ("APPROVED", "SUBMITTED", "UNSUBMITTED")
+
+    def with_previous_level(self, previous: date):
+        """Each rating with the level of the same branch and kind in `previous` (or None)."""
+        prior = BranchRating.objects.filter(
+            unit_id=models.OuterRef("unit_id"), period=previous, kind=models.OuterRef("kind")
+        ).values("level")[:1]
+        return self.annotate(previous_level=models.Subquery(prior))
+
+    def changed(self, change: str, *, previous: date):
+        """The ratings that went up, down, stayed or are new since `previous` (CHANGES)."""
+        return self.with_previous_level(previous).filter(self.CHANGES[change])
+
+    def failing(self, criteria: Iterable[Criterion]):
+        """The ratings whose star assessment of the same period fails one of `criteria`."""
+        failed = StarAssessment.objects.filter(
+            unit_id=models.OuterRef("unit_id"),
+            period=models.OuterRef("period"),
+            kind=models.OuterRef("kind"),
+            is_met=False,
+        ).filter(failing_q(criteria))
+        return self.filter(models.Exists(failed))
+
+    def with_report(self, state: str):
+        """The ratings whose branch's report for the rated month is approved, submitted and
+        awaiting review, or not submitted (none, a draft or returned)."""
+        Status = MonthlyReport.Status
+        reports = MonthlyReport.objects.filter(
+            unit_id=models.OuterRef("unit_id"), period=models.OuterRef("period")
+        )
+        if state == "UNSUBMITTED":
+            done = reports.filter(status__in=[Status.SUBMITTED, Status.APPROVED])
+            return self.exclude(models.Exists(done))
+        return self.filter(models.Exists(reports.filter(status=Status(state))))
+
+
 class BranchRating(models.Model):
     """One branch's level in one period, denormalised so that a subtree aggregate is one query."""
 
@@ -130,7 +235,7 @@ class BranchRating(models.Model):
     )
     computed_at = models.DateTimeField(_("计算时间"))
 
-    objects = UnitScopedQuerySet.as_manager()
+    objects = BranchRatingQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("支部星级")

@@ -5,6 +5,7 @@ recomputed here. Each function runs a fixed number of queries whatever the numbe
 branches, and returns plain dicts that a template or a JSON response shows as they are.
 """
 
+from collections import defaultdict
 from datetime import date, timedelta
 
 from django.db.models import Count, Q, QuerySet
@@ -12,7 +13,16 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from branches.models import BranchRating, CriteriaSet, OrgUnit, Rating, StarAssessment
+from branches.models import (
+    BranchRating,
+    CriteriaSet,
+    Criterion,
+    MonthlyReport,
+    OrgUnit,
+    Rating,
+    StarAssessment,
+)
+from branches.models.assessments import BranchRatingQuerySet, failing_q
 
 STARS = range(1, 6)
 LEVELS = range(0, 6)
@@ -36,6 +46,19 @@ def last_closed_month() -> date:
     """The month before today's: the latest one whose reports are all due."""
     first_of_month = timezone.localdate().replace(day=1)
     return (first_of_month - timedelta(days=1)).replace(day=1)
+
+
+def previous_period(period: date, kind: str) -> date:
+    """The period before: the month before, or the year before for the annual rating."""
+    if kind == Rating.ANNUAL:
+        return period.replace(year=period.year - 1)
+    return (period - timedelta(days=1)).replace(day=1)
+
+
+def latest_closed_period(ratings: QuerySet, *, kind: str) -> date | None:
+    """The latest period of `kind` rated up to the last closed month (None if there is none)."""
+    ratings = ratings.filter(kind=kind, period__lte=last_closed_month()).order_by("-period")
+    return ratings.values_list("period", flat=True).first()
 
 
 def latest_period(ratings: QuerySet, *, kind: str) -> date | None:
@@ -272,3 +295,120 @@ def branch_rows(ratings, names: dict[str, list[str]]) -> list[dict]:
             }
         )
     return rows
+
+
+# Figures of a jurisdiction: how levels moved, how complete the month is, what fails most.
+
+
+def level_changes(ratings: QuerySet, *, previous: date) -> dict:
+    """How many of the ratings went up, down or stayed against the same branch's rating of
+    `previous`, and how many have none there (new): one query."""
+    changes = BranchRatingQuerySet.CHANGES
+    return (
+        ratings.with_previous_level(previous)
+        .order_by()
+        .aggregate(**{change: Count("id", filter=q) for change, q in changes.items()})
+    )
+
+
+def criteria_of_code(code: str, year: int) -> list[Criterion]:
+    """The year's criteria with that code, one per criteria set (with its set)."""
+    return list(
+        Criterion.objects.filter(code=code, criteria_set__year=year).select_related("criteria_set")
+    )
+
+
+def most_missed(star_rows: QuerySet, *, year: int, limit: int = 3) -> list[dict]:
+    """The criteria failing in most branches among the star assessments `star_rows` (one
+    period and kind), most first: two queries. Codes are shared by the rural and the urban
+    set (支部过硬星 is the same in both), so a code counts the branches of either set."""
+    criteria = defaultdict(list)
+    rows = Criterion.objects.filter(criteria_set__year=year).select_related("criteria_set")
+    for criterion in rows.order_by("code", "criteria_set__area_type", "-criteria_set__version"):
+        criteria[criterion.code].append(criterion)
+    if not criteria:
+        return []
+    codes = list(criteria)
+    counts = star_rows.filter(is_met=False).aggregate(
+        **{f"c{i}": Count("id", filter=failing_q(criteria[code])) for i, code in enumerate(codes)}
+    )
+    ranked = sorted(
+        ((counts[f"c{i}"], code) for i, code in enumerate(codes) if counts[f"c{i}"]),
+        key=lambda pair: (-pair[0], pair[1]),
+    )
+    result = []
+    for failing, code in ranked[:limit]:
+        first = criteria[code][0]
+        result.append(
+            {
+                "code": code,
+                "title": first.title,
+                "star_name": first.criteria_set.star_names[first.star - 1],
+                "failing": failing,
+            }
+        )
+    return result
+
+
+def report_completeness(user, unit: OrgUnit, *, period: date) -> dict:
+    """The month's reports under the unit against its rated branches: two queries."""
+    expected = OrgUnit.objects.visible_to(user).under(unit).rated().count()
+    rows = (
+        MonthlyReport.objects.visible_to(user)
+        .under(unit)
+        .filter(period=period)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("id"))
+    )
+    by_status = {row["status"]: row["n"] for row in rows}
+    approved = by_status.get(MonthlyReport.Status.APPROVED, 0)
+    submitted = by_status.get(MonthlyReport.Status.SUBMITTED, 0)
+    unsubmitted = max(expected - approved - submitted, 0)
+    return {
+        "expected": expected,
+        "approved": approved,
+        "submitted": submitted,
+        "unsubmitted": unsubmitted,
+        "done": approved + submitted,
+        "done_share": _share(approved + submitted, expected),
+        "approved_share": _share(approved, expected),
+    }
+
+
+def jurisdiction_overview(user, unit: OrgUnit) -> dict | None:
+    """A leader's home figures for the last closed month rated under the unit, against the
+    month before: the level distribution and its change, branches up/down/unchanged, the
+    month's report completeness, the three most-missed criteria. None when nothing closed
+    has been rated yet. A bounded number of queries whatever the size of the jurisdiction."""
+    kind = Rating.MONTHLY
+    period = latest_closed_period(BranchRating.objects.visible_to(user).under(unit), kind=kind)
+    if period is None:
+        return None
+    previous = previous_period(period, kind)
+    names = star_names(period.year)
+    ratings = ratings_under(user, unit, period=period, kind=kind)
+    current = distribution(ratings, names)
+    before = distribution(ratings_under(user, unit, period=previous, kind=kind), names)
+    star_rows = StarAssessment.objects.visible_to(user).under(unit).filter(period=period, kind=kind)
+    return {
+        "period": period,
+        "previous": previous,
+        "figures": current,
+        "previous_total": before["total"],
+        "levels": [
+            {
+                "level": n,
+                "count": current["levels"][n],
+                "share": current["level_shares"][n],
+                "delta": current["levels"][n] - before["levels"][n],
+            }
+            for n in LEVELS
+        ],
+        "changes": level_changes(ratings, previous=previous) if before["total"] else None,
+        "completeness": report_completeness(user, unit, period=period),
+        "most_missed": [
+            {**row, "share": _share(row["failing"], current["total"])}
+            for row in most_missed(star_rows, year=period.year)
+        ],
+    }

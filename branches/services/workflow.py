@@ -95,17 +95,20 @@ def parse_period(text: str) -> date:
     """'2026-03' -> date(2026, 3, 1); ValidationError on anything else."""
     try:
         year, month = (int(part) for part in text.split("-"))
-        period = date(year, month, 1)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, AttributeError):
         raise ValidationError(
             _("月份格式应为 YYYY-MM，例如 2026-03，收到的是“%(text)s”。") % {"text": text}
         ) from None
+    if not 1 <= month <= 12:
+        raise ValidationError(
+            _("月份超出范围：月应在 1 至 12 之间，收到的是“%(text)s”。") % {"text": text}
+        )
     if year not in PERIOD_YEARS:
         raise ValidationError(
             _("月份的年份应在 %(first)s 至 %(last)s 年之间，收到的是“%(text)s”。")
             % {"text": text, "first": PERIOD_YEARS[0], "last": PERIOD_YEARS[-1]}
         )
-    return period
+    return date(year, month, 1)
 
 
 def parse_value(criterion: Criterion, raw) -> bool | Decimal | None:

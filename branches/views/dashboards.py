@@ -13,6 +13,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from branches.models import BranchRating, OrgUnit, Rating
 from branches.periods import month_label
@@ -160,16 +161,73 @@ def _summary_period(request, unit: OrgUnit, kind: str) -> date | None:
     )
 
 
+# The list's filters beyond area type and missing star, as the leader home links to them.
+CHANGE_LABELS = {
+    "up": gettext_lazy("升星"),
+    "down": gettext_lazy("降星"),
+    "same": gettext_lazy("星级未变"),
+    "new": gettext_lazy("新参评"),
+}
+REPORT_LABELS = {
+    "APPROVED": gettext_lazy("月报已审核"),
+    "SUBMITTED": gettext_lazy("月报待审核"),
+    "UNSUBMITTED": gettext_lazy("月报未提交"),
+}
+# Each filter's query parameter, in the order the page names them.
+FILTER_NAMES = ("area", "missing", "level", "change", "report", "criterion", "sort")
+CODE_MAX_LENGTH = 20
+
+
 def _branch_filters(request) -> dict:
-    """The list's ?area=, ?missing= and ?sort=, with anything unknown left out."""
-    area = request.GET.get("area", "")
-    missing = request.GET.get("missing", "")
-    sort = request.GET.get("sort", "")
+    """The list's ?area=, ?missing=, ?level=, ?change=, ?report=, ?criterion= and ?sort=,
+    with anything unknown left out (a criterion code is checked against the year later)."""
+    get = request.GET.get
+    area, missing, level = get("area", ""), get("missing", ""), get("level", "")
+    change, report, sort = get("change", ""), get("report", ""), get("sort", "")
+    criterion = get("criterion", "").strip()
     return {
         "area": area if area in OrgUnit.AreaType.values else "",
         "missing": int(missing) if missing in {str(k) for k in dashboards.STARS} else None,
+        "level": int(level) if level in {str(n) for n in dashboards.LEVELS} else None,
+        "change": change if change in CHANGE_LABELS else "",
+        "report": report if report in REPORT_LABELS else "",
+        "criterion": criterion
+        if criterion.isascii() and 0 < len(criterion) <= CODE_MAX_LENGTH
+        else "",
         "sort": sort if sort in SORTS else DEFAULT_SORT,
     }
+
+
+def _filtered(ratings, filters: dict, *, period: date, kind: str) -> tuple:
+    """The ratings the filters leave, and the filters beyond the two selects as (name,
+    value, label) for the chips above the list; a filter that does not apply is dropped."""
+    chips = []
+    if filters["area"]:
+        ratings = ratings.filter(area_type=filters["area"])
+    if filters["missing"]:
+        ratings = ratings.filter(**{f"has_star_{filters['missing']}": False})
+    if filters["level"] is not None:
+        ratings = ratings.filter(level=filters["level"])
+        chips.append(("level", filters["level"], _("%(n)s星") % {"n": filters["level"]}))
+    if filters["change"]:
+        previous = dashboards.previous_period(period, kind)
+        ratings = ratings.changed(filters["change"], previous=previous)
+        label = _("较上年") if kind == Rating.ANNUAL else _("较上月")
+        chips.append(("change", filters["change"], f"{label}{CHANGE_LABELS[filters['change']]}"))
+    if filters["report"] and kind == Rating.MONTHLY:
+        ratings = ratings.with_report(filters["report"])
+        chips.append(("report", filters["report"], str(REPORT_LABELS[filters["report"]])))
+    else:
+        filters["report"] = ""
+    code = filters["criterion"]
+    criteria = dashboards.criteria_of_code(code, period.year) if code else []
+    if criteria:
+        ratings = ratings.failing(criteria)
+        title = criteria[0].title
+        chips.append(("criterion", code, _("未达标：%(title)s") % {"title": title}))
+    else:
+        filters["criterion"] = ""
+    return ratings, chips
 
 
 def _missing_choices(names: dict[str, list[str]]) -> list[tuple[int, str]]:
@@ -207,18 +265,15 @@ def summary(request, code):
     ratings = dashboards.ratings_under(user, unit, period=period, kind=kind)
     names = dashboards.star_names(period.year)
     filters = _branch_filters(request)
-    listed = ratings
-    if filters["area"]:
-        listed = listed.filter(area_type=filters["area"])
-    if filters["missing"]:
-        listed = listed.filter(**{f"has_star_{filters['missing']}": False})
+    listed, chips = _filtered(ratings, filters, period=period, kind=kind)
     listed = listed.select_related("unit").order_by(*SORTS[filters["sort"]])
     page = Paginator(listed, BRANCHES_PAGE_SIZE).get_page(request.GET.get("page"))
     context |= {
         "figures": dashboards.distribution(ratings, names),
         "filters": filters,
         # The period picker keeps the list's filters.
-        "keep": [(name, filters[name]) for name in ("area", "missing", "sort") if filters[name]],
+        "keep": [(name, filters[name]) for name in FILTER_NAMES if filters[name] not in (None, "")],
+        "chips": chips,
         "missing_choices": _missing_choices(names),
         "page": page,
         "rows": dashboards.branch_rows(page.object_list, names),

@@ -295,7 +295,7 @@ def test_readers_see_a_month_nobody_started_without_creating_it(tree, criteria, 
 
 @pytest.mark.parametrize(
     ("month", "message"),
-    [("2026-05", "不能填报未来月份的数据。"), ("2026-13", "月份格式应为 YYYY-MM")],
+    [("2026-05", "不能填报未来月份的数据。"), ("2026-13", "月份超出范围：月应在 1 至 12 之间")],
 )
 def test_a_future_or_impossible_month_gets_a_clear_message(
     month, message, tree, criteria, personas, login
