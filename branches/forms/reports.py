@@ -421,6 +421,9 @@ class ReviewForm(CleanTextFormMixin, forms.Form):
         label=_("退回原因"),
         required=False,
         max_length=1000,
+        error_messages={
+            "max_length": _("退回原因最多 %(limit_value)d 字，现在是 %(show_value)d 字。")
+        },
         widget=forms.Textarea(
             attrs={
                 "class": "form-control",
@@ -432,8 +435,17 @@ class ReviewForm(CleanTextFormMixin, forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("action") == self.RETURN and not cleaned.get("reason", "").strip():
+        if "reason" in self.errors:
+            return cleaned
+        reason = cleaned.get("reason", "").strip()
+        if cleaned.get("action") == self.RETURN and not reason:
             self.add_error("reason", _("退回时请填写退回原因，告诉填报人需要修改什么。"))
+        if cleaned.get("action") == self.APPROVE and reason:
+            # Approving would drop what was typed: the person meant one of the two.
+            self.add_error(
+                "reason",
+                _("您填写了退回原因，却点了“审核通过”：要退回请点“退回”；要通过请先清空退回原因。"),
+            )
         return cleaned
 
 

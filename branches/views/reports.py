@@ -500,9 +500,10 @@ class ReviewRow:
     warnings: list[str] = field(default_factory=list)
 
 
-def _review_each(user, reports, versions, *, action, reason) -> tuple[int, list[str]]:
-    """Approve or return each report on its own version; returns (done, failure lines)."""
-    done, failures = 0, []
+def _review_each(user, reports, versions, *, action, reason) -> tuple[list[str], list[str]]:
+    """Approve or return each report on its own version; returns (branches done, failure
+    lines)."""
+    done, failures = [], []
     for report in reports:
         try:
             if action == ReviewForm.APPROVE:
@@ -523,7 +524,7 @@ def _review_each(user, reports, versions, *, action, reason) -> tuple[int, list[
         except ValidationError as error:
             failures.append(f"{report.unit.name}：{'；'.join(error.messages)}")
         else:
-            done += 1
+            done.append(report.unit.name)
     return done, failures
 
 
@@ -565,10 +566,14 @@ def report_review(request, code, period):
                     % {"n": len(versions) - len(chosen), "township": township.name}
                 )
             verb = _("审核通过") if form.cleaned_data["action"] == ReviewForm.APPROVE else _("退回")
-            if done or not failures:
+            if done:
                 messages.success(
-                    request, _("已%(verb)s %(n)s 份报表。") % {"verb": verb, "n": done}
+                    request,
+                    _("已%(verb)s %(n)s 份报表：%(names)s。")
+                    % {"verb": verb, "n": len(done), "names": "、".join(done)},
                 )
+            elif not failures:
+                messages.info(request, _("没有报表需要处理。"))
             if failures:
                 messages.error(
                     request,

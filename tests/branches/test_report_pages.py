@@ -449,7 +449,7 @@ def test_bulk_approve_approves_each_checked_report(tree, criteria, personas, log
     reports = [submitted(u, personas.staff_a) for u in (tree.village_a1, tree.village_a2)]
     data = {"action": "approve", "selected": [f"{r.pk}:{r.version}" for r in reports]}
     response = login(personas.staff_a2).post(review_url(tree.township_a), data, follow=True)
-    assert "已审核通过 2 份报表。" in response.content.decode()
+    assert "已审核通过 2 份报表：" in response.content.decode()
     for report in reports:
         report.refresh_from_db()
         assert report.status == Status.APPROVED
@@ -480,7 +480,7 @@ def test_bulk_approve_reports_the_ones_that_failed_and_why(tree, criteria, perso
     }
     response = login(personas.staff_a2).post(review_url(tree.township_a), data, follow=True)
     text = response.content.decode()
-    assert "已审核通过 1 份报表。" in text
+    assert "已审核通过 1 份报表：" in text
     assert "1 份未处理：西流湖村：该月报表在您打开之后已被" in text
     stale.refresh_from_db()
     assert stale.status == Status.SUBMITTED
@@ -727,3 +727,28 @@ def test_the_review_page_of_a_future_month_says_there_is_nothing_to_review(
     assert "未来月份还没有报表可审核。" in response.content.decode()
     current = login(personas.staff_a).get(f"/units/{tree.township_a.code}/review/2026-04/")
     assert current.status_code == 200
+
+
+def test_approving_with_a_typed_return_reason_asks_which_was_meant(tree, criteria, personas, login):
+    report = submitted(tree.village_a1, personas.staff_a)
+    data = {"action": "approve", "selected": [f"{report.pk}:{report.version}"], "reason": "缺照片"}
+    response = login(personas.staff_a2).post(review_url(tree.township_a), data)
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "您填写了退回原因，却点了“审核通过”" in text and "缺照片" in text
+    report.refresh_from_db()
+    assert report.status == Status.SUBMITTED
+
+
+def test_an_over_long_return_reason_gets_one_message_with_the_limit(
+    tree, criteria, personas, login
+):
+    report = submitted(tree.village_a1, personas.staff_a)
+    data = {
+        "action": "return",
+        "selected": [f"{report.pk}:{report.version}"],
+        "reason": "长" * 1001,
+    }
+    text = login(personas.staff_a2).post(review_url(tree.township_a), data).content.decode()
+    assert "退回原因最多 1000 字，现在是 1001 字。" in text
+    assert "退回时请填写退回原因" not in text

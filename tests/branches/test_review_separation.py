@@ -136,7 +136,7 @@ def test_bulk_review_refuses_ones_own_submissions_naming_why_and_approves_the_re
     data = {"action": "approve", "selected": [f"{r.pk}:{r.version}" for r in (own, theirs)]}
     response = login(personas.staff_a).post(review_url(tree.township_a), data, follow=True)
     text = response.content.decode()
-    assert "已审核通过 1 份报表。" in text
+    assert "已审核通过 1 份报表：" in text
     assert f"1 份未处理：西流湖村：{REFUSAL}" in text
     own.refresh_from_db(), theirs.refresh_from_db()
     assert (own.status, theirs.status) == (Status.SUBMITTED, Status.APPROVED)
@@ -168,7 +168,7 @@ def test_with_the_setting_off_bulk_review_approves_ones_own(
     own = submitted(tree.village_a2, personas.staff_a)
     data = {"action": "approve", "selected": [f"{own.pk}:{own.version}"]}
     response = login(personas.staff_a).post(review_url(tree.township_a), data, follow=True)
-    assert "已审核通过 1 份报表。" in response.content.decode()
+    assert "已审核通过 1 份报表：" in response.content.decode()
     assert "本人提交" not in response.content.decode()
     own.refresh_from_db()
     assert own.status == Status.APPROVED

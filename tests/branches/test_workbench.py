@@ -212,3 +212,11 @@ def test_the_workbench_tells_a_reviewer_what_awaits_review(tree, personas, login
     assert "?status=SUBMITTED" in mine
     other = login(personas.staff_a2).get("/").content.decode()
     assert "2026年3月：2 份待审核" in other and "由您提交" not in other
+
+
+def test_the_workbench_links_each_months_township_sheet(tree, personas, login):
+    page = login(personas.staff_a).get(workbench_url(tree)).content.decode()
+    for month in ("2026-04", "2026-03"):
+        assert f"/units/{tree.township_a.code}/reports/{month}/sheet.xlsx" in page
+        assert f"/units/{tree.township_a.code}/reports/{month}/sheet/" in page
+    assert "已提交（含已审核）" in page
