@@ -398,7 +398,8 @@ HISTORY_COMMON = [
 def history_table(*, user, unit: OrgUnit, start: date, end: date, status: str = "") -> Table:
     """Who changed what and when: the units under `unit` (changes made in the months from
     `start` to `end`), then the monthly reports of those months and their values (their
-    whole history). Grouped by record, each record's changes in time order."""
+    whole history). Grouped by record, each record's changes in time order; saves that
+    changed none of the fields shown are left out."""
     columns = [
         Column(_("记录类型")),
         Column(_("单位编码")),
@@ -437,8 +438,9 @@ def _shown(value, choices: dict | None) -> str:
 
 def _changes(fields, labels, old, new) -> str:
     parts = []
-    for (name, label), before, after in zip(fields, old, new, strict=True):
-        if old is None:
+    created = old is None
+    for (name, label), before, after in zip(fields, old or [None] * len(new), new, strict=True):
+        if created:
             if after not in ("", None):
                 parts.append(f"{label}：{_shown(after, labels.get(name))}")
         elif before != after:
@@ -462,12 +464,15 @@ def _history_stream(records, fields, labels, describe, since=None) -> Iterator[t
         previous_id, previous = record_id, state
         if since is not None and at < since:
             continue
+        changes = "" if kind == "-" else _changes(fields, labels, old, state)
+        if kind == "~" and not changes:
+            continue  # a save that changed nothing a reader is shown (a version, a timestamp)
         yield (
             *describe(extra),
             at,
             kinds.get(kind, kind),
             person(username, last, first),
-            "" if kind == "-" else _changes(fields, labels, old, state),
+            changes,
             reason or "",
         )
 
