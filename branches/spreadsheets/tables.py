@@ -104,13 +104,25 @@ class _Echo:
         return line
 
 
+# Rows per chunk of a CSV stream: one write to the client per chunk, not per row.
+CSV_CHUNK_ROWS = 500
+
+
 def csv_chunks(table: Table) -> Iterator[str]:
-    """CSV lines for a streaming response, after a byte order mark (Excel then reads UTF-8)."""
+    """CSV text for a streaming response, after a byte order mark (Excel then reads UTF-8),
+    in chunks of CSV_CHUNK_ROWS lines."""
     writer = csv.writer(_Echo())
+    writerow = writer.writerow
     cells = [CSV_CELLS[column.kind] for column in table.columns]
-    yield "\ufeff" + writer.writerow([column.title for column in table.columns])
+    yield "\ufeff" + writerow([column.title for column in table.columns])
+    lines = []
     for row in table.rows:
-        yield writer.writerow([cell(value) for cell, value in zip(cells, row, strict=True)])
+        lines.append(writerow([cell(value) for cell, value in zip(cells, row, strict=True)]))
+        if len(lines) == CSV_CHUNK_ROWS:
+            yield "".join(lines)
+            lines = []
+    if lines:
+        yield "".join(lines)
 
 
 def _xlsx_number(value):
