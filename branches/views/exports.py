@@ -137,7 +137,7 @@ def export_centre(request):
             initial={"export": allowed[0], "start": this_month, "end": this_month},
         )
     else:
-        if requested in Export.values and requested not in allowed:
+        if requested in EXPORT_TABLES and requested not in allowed:
             raise PermissionDenied
         form = ExportForm(request.GET, user=user, allowed=allowed)
         if form.is_valid():
