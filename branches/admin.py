@@ -15,6 +15,7 @@ from branches.metrics import registry
 from branches.models import (
     CriteriaSet,
     Criterion,
+    ExportLog,
     OrgUnit,
     RecomputeChunk,
     RecomputeRun,
@@ -316,6 +317,35 @@ class RecomputeRunAdmin(admin.ModelAdmin):
     readonly_fields = fields
     inlines = [RecomputeChunkInline]
     list_select_related = ["under"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ExportLog)
+class ExportLogAdmin(admin.ModelAdmin):
+    """Who exported what (read-only): every export writes its own row."""
+
+    list_display = [
+        "started_at",
+        "user_name",
+        "export",
+        "format",
+        "unit_code",
+        "rows",
+        "is_complete",
+    ]
+    list_filter = ["export", "format", "is_complete"]
+    search_fields = ["user_name", "unit_code"]
+    date_hierarchy = "started_at"
+    fields = [*list_display, "user", "unit", "params", "finished_at"]
+    readonly_fields = fields
 
     def has_add_permission(self, request):
         return False

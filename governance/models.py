@@ -93,6 +93,22 @@ class User(AbstractUser):
         return self.is_superuser or self.role in (self.Role.ADMIN, self.Role.TOWNSHIP_STAFF)
 
     @property
+    def has_export_centre_link(self) -> bool:
+        """The export centre is linked in the navigation for the roles that export ledgers
+        (anyone may open it and use the exports their role allows)."""
+        return self.is_superuser or self.role in (
+            self.Role.ADMIN,
+            self.Role.LEADER,
+            self.Role.TOWNSHIP_STAFF,
+            self.Role.AUDITOR,
+        )
+
+    @property
+    def can_read_export_log(self) -> bool:
+        """Who exported what is for auditors and administrators."""
+        return self.is_superuser or self.role in (self.Role.ADMIN, self.Role.AUDITOR)
+
+    @property
     def can_unlock_reports(self) -> bool:
         """Unlocking an approved month takes a level above the township (county or higher)."""
         if self.is_superuser or self.role == self.Role.ADMIN:

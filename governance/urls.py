@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from branches.views import exports
 from governance import views
 from governance.api import api_urlpatterns
 
@@ -19,6 +20,8 @@ urlpatterns = [
     path("notifications/read/", views.notifications_read_all, name="notifications_read_all"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("notifications/<int:pk>/", views.notification_open, name="notification_open"),
+    path("exports/", exports.export_centre, name="export_centre"),
+    path("exports/log/", exports.export_log_list, name="export_log"),
     path("units/", include("branches.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),

@@ -7,6 +7,7 @@ from branches.models.assessments import (
     assessment_paths_refresh,
 )
 from branches.models.criteria import CriteriaSet, Criterion
+from branches.models.exports import ExportLog, ExportLogQuerySet
 from branches.models.reports import (
     Evidence,
     MonthlyReport,
@@ -25,6 +26,8 @@ __all__ = [
     "CriteriaSet",
     "Criterion",
     "Evidence",
+    "ExportLog",
+    "ExportLogQuerySet",
     "MonthlyReport",
     "MonthlyReportQuerySet",
     "OrgUnit",

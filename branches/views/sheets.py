@@ -6,21 +6,22 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from branches.models import OrgUnit, Rating
+from branches.models import ExportLog, OrgUnit, Rating
 from branches.services import workflow
-from branches.spreadsheets import cells, exports, month_import, month_sheet
+from branches.spreadsheets import exports, month_import, month_sheet
 from branches.spreadsheets.reading import SpreadsheetError, more_errors_message, read_workbook
+from branches.views.exports import export_response, month_sheet_response
 from branches.views.reports import get_report_unit_for_user
 from branches.views.units import breadcrumbs_for, get_unit_for_user
 
-EXPORT_FORMATS = ("csv", "xlsx")
+Export = ExportLog.Export
+EXPORT_FORMATS = ExportLog.Format.values
 # An upload with more errors than this shows the first ones; fixing them usually fixes the rest.
 SHEET_ERRORS_SHOWN = 500
 
@@ -64,12 +65,6 @@ def _sheet_scope(user, code: str, period: str) -> tuple[OrgUnit, date]:
     return unit, month
 
 
-def _xlsx_response(file, filename: str) -> FileResponse:
-    return FileResponse(
-        file, as_attachment=True, filename=filename, content_type=cells.XLSX_CONTENT_TYPE
-    )
-
-
 @login_required
 def report_sheet(request, code, period):
     unit, month = _sheet_scope(request.user, code, period)
@@ -78,7 +73,15 @@ def report_sheet(request, code, period):
     except ValidationError as error:
         messages.error(request, "；".join(error.messages))
         return redirect("branches:unit_detail", code=unit.code)
-    return _xlsx_response(file, f"{unit.code}_{unit.name}_{month:%Y-%m}_评星填报表.xlsx")
+    rows = OrgUnit.objects.visible_to(request.user).under(unit).rated().count()
+    return month_sheet_response(
+        user=request.user,
+        unit=unit,
+        period=month,
+        file=file,
+        rows=rows,
+        filename=f"{unit.code}_{unit.name}_{month:%Y-%m}_评星填报表.xlsx",
+    )
 
 
 @login_required
@@ -121,16 +124,6 @@ def report_sheet_upload(request, code, period):
     )
 
 
-def _export(rows, *, fmt: str, filename: str, title: str):
-    if fmt == "csv":
-        response = StreamingHttpResponse(
-            exports.csv_chunks(rows), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = content_disposition_header(True, f"{filename}.csv")
-        return response
-    return _xlsx_response(exports.xlsx_file(rows, title=title), f"{filename}.xlsx")
-
-
 @login_required
 def ratings_export(request, code, period, fmt):
     unit = get_unit_for_user(request.user, code)
@@ -142,8 +135,16 @@ def ratings_export(request, code, period, fmt):
         month, label = date(month.year, 1, 1), _("%(year)s年度星级") % {"year": month.year}
     else:
         label = _("%(month)s星级") % {"month": f"{month:%Y-%m}"}
-    rows = exports.ratings_rows(user=request.user, unit=unit, period=month, kind=kind)
-    return _export(rows, fmt=fmt, filename=f"{unit.code}_{unit.name}_{label}", title=_("星级"))
+    table = exports.ratings_table(user=request.user, unit=unit, start=month, end=month, kind=kind)
+    return export_response(
+        user=request.user,
+        export=Export.RATINGS,
+        fmt=fmt,
+        unit=unit,
+        params={"period": f"{month:%Y-%m}", "kind": kind},
+        table=table,
+        filename=f"{unit.code}_{unit.name}_{label}",
+    )
 
 
 @login_required
@@ -152,12 +153,15 @@ def values_export(request, code, period, fmt):
     month = _month(period)
     if fmt not in EXPORT_FORMATS:
         raise Http404("no such export")
-    rows = exports.values_rows(user=request.user, unit=unit, period=month)
-    return _export(
-        rows,
+    table = exports.values_table(user=request.user, unit=unit, start=month, end=month)
+    return export_response(
+        user=request.user,
+        export=Export.VALUES,
         fmt=fmt,
+        unit=unit,
+        params={"period": f"{month:%Y-%m}"},
+        table=table,
         filename=f"{unit.code}_{unit.name}_{month:%Y-%m}_填报数据",
-        title=_("填报数据"),
     )
 
 
@@ -169,10 +173,13 @@ def events_export(request, code, period, fmt):
     month = _month(period)
     if fmt not in EXPORT_FORMATS or unit.level > OrgUnit.Level.VILLAGE:
         raise Http404("no such export")
-    rows = exports.events_rows(user=request.user, unit=unit, period=month)
-    return _export(
-        rows,
+    table = exports.events_table(user=request.user, unit=unit, start=month, end=month)
+    return export_response(
+        user=request.user,
+        export=Export.EVENTS,
         fmt=fmt,
+        unit=unit,
+        params={"period": f"{month:%Y-%m}"},
+        table=table,
         filename=f"{unit.code}_{unit.name}_{month:%Y-%m}_办理记录",
-        title=_("办理记录"),
     )

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import openpyxl
@@ -100,8 +100,11 @@ def test_the_ratings_csv_lists_each_branch_with_township_stars_and_gaps(
     assert response.status_code == 200
     rows = csv_rows(response)
     assert rows[0] == [
+        "月份",
         "支部编码",
         "支部名称",
+        "市",
+        "县(区)",
         "乡镇(街道)",
         "区域类型",
         "星级",
@@ -114,12 +117,21 @@ def test_the_ratings_csv_lists_each_branch_with_township_stars_and_gaps(
         "差距",
         "计算时间",
     ]
-    assert [row[:5] for row in rows[1:]] == [
-        ["410102001001", "建设路社区", "林山寨街道", "城市社区", "2"],
-        ["410102001002", "西流湖村", "林山寨街道", "农村", "0"],
-        ["410102002001", "须水村", "须水街道", "农村", "5"],
+    assert [row[:8] for row in rows[1:]] == [
+        [
+            "2026-03",
+            "410102001001",
+            "建设路社区",
+            "郑州市",
+            "中原区",
+            "林山寨街道",
+            "城市社区",
+            "2",
+        ],
+        ["2026-03", "410102001002", "西流湖村", "郑州市", "中原区", "林山寨街道", "农村", "0"],
+        ["2026-03", "410102002001", "须水村", "郑州市", "中原区", "须水街道", "农村", "5"],
     ]
-    a1, a2, b1 = rows[1:]
+    a1, a2, b1 = (row[3:] for row in rows[1:])
     assert a1[5:10] == [
         "✗ 支部过硬星",
         "✓ 共建共享星",
@@ -131,7 +143,7 @@ def test_the_ratings_csv_lists_each_branch_with_township_stars_and_gaps(
         a1[11]
         == "支部过硬星：需先获得其他四颗星；幸福和谐星：居民满意度 85% < 90%；未填报：就业帮扶人数"
     )
-    assert a1[12] == "2026-04-03 10:00"
+    assert a1[12] == "2026-04-03 10:00:00"  # local time, ISO text
     # An all-stars veto repeats its gap on every star; the export says it once.
     assert (a2[10], a2[11]) == ("否决全部", rated)
     assert b1[5:10] == [
@@ -148,7 +160,7 @@ def test_the_csv_starts_with_a_byte_order_mark_and_names_the_file_in_chinese(
     tree, personas, login, rated
 ):
     response = export(login(personas.staff_a), "ratings_export", tree.township_a.code, "csv")
-    assert body(response).startswith(b"\xef\xbb\xbf\xe6\x94\xaf")  # BOM, then 支
+    assert body(response).startswith("\ufeff月份,".encode())
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     disposition = response["Content-Disposition"]
     assert disposition.startswith("attachment; filename*=utf-8''410102001_")
@@ -159,8 +171,9 @@ def test_the_annual_kind_exports_the_annual_rating_of_the_year(tree, personas, l
     rate(tree.village_a2, stars=(2, 3, 4), period=date(2026, 1, 1), kind=Rating.ANNUAL)
     client = login(personas.staff_a)
     rows = csv_rows(export(client, "ratings_export", tree.township_a.code, "csv", kind="ANNUAL"))
-    assert [row[:5] for row in rows[1:]] == [
-        ["410102001002", "西流湖村", "林山寨街道", "农村", "3"]
+    assert rows[0][0] == "年度"
+    assert [row[:8] for row in rows[1:]] == [
+        ["2026", "410102001002", "西流湖村", "郑州市", "中原区", "林山寨街道", "农村", "3"]
     ]
     assert (
         export(client, "ratings_export", tree.township_a.code, "csv", kind="X").status_code == 404
@@ -173,8 +186,15 @@ def test_the_ratings_xlsx_holds_the_same_rows_as_the_csv(tree, personas, login, 
     response = export(client, "ratings_export", tree.county.code, "xlsx")
     assert response["Content-Type"] == cells.XLSX_CONTENT_TYPE
     from_xlsx = xlsx_rows(response)
-    assert [[str(v) if v is not None else "" for v in row] for row in from_xlsx] == from_csv
-    assert from_xlsx[1][4] == 2  # the level is a number in Excel
+
+    def as_text(value):
+        if value is None:
+            return ""
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else str(value)
+
+    assert [[as_text(v) for v in row] for row in from_xlsx] == from_csv
+    assert from_xlsx[1][7] == 2  # the level is a number in Excel
+    assert from_xlsx[1][-1] == datetime(2026, 4, 3, 10, 0)  # a date-time, local and naive
 
 
 def test_the_values_export_has_one_row_per_branch_and_criterion(tree, personas, login):
@@ -192,58 +212,34 @@ def test_the_values_export_has_one_row_per_branch_and_criterion(tree, personas, 
     MonthlyReport.objects.filter(pk=report.pk).update(status=MonthlyReport.Status.SUBMITTED)
     client = login(personas.auditor)
     rows = csv_rows(export(client, "values_export", tree.township_a.code, "csv"))
-    assert rows == [
-        [
-            "支部编码",
-            "支部名称",
-            "乡镇(街道)",
-            "月份",
-            "状态",
-            "指标编码",
-            "指标",
-            "填报值",
-            "单位",
-            "备注",
-        ],
-        [
-            "410102001002",
-            "西流湖村",
-            "林山寨街道",
-            "2026-03",
-            "已提交",
-            "BR-01",
-            "主题党日按月开展",
-            "是",
-            "",
-            "3月5日开展",
-        ],
-        [
-            "410102001002",
-            "西流湖村",
-            "林山寨街道",
-            "2026-03",
-            "已提交",
-            "BR-03",
-            "村级后备干部人数",
-            "2",
-            "人",
-            "",
-        ],
-        [
-            "410102001002",
-            "西流湖村",
-            "林山寨街道",
-            "2026-03",
-            "已提交",
-            "BR-05",
-            "党员集中培训学时",
-            "12.5",
-            "学时",
-            "",
-        ],
+    assert rows[0] == [
+        "月份",
+        "市",
+        "县(区)",
+        "乡镇(街道)",
+        "支部编码",
+        "支部名称",
+        "状态",
+        "指标编码",
+        "指标",
+        "填报值",
+        "计量单位",
+        "备注",
+        "佐证材料数",
+        "提交人",
+        "提交时间",
+        "审核人",
+        "审核时间",
+    ]
+    place = ["2026-03", "郑州市", "中原区", "林山寨街道", "410102001002", "西流湖村", "已提交"]
+    assert [row[:7] for row in rows[1:]] == [place] * 3
+    assert [row[7:13] for row in rows[1:]] == [
+        ["BR-01", "主题党日按月开展", "是", "", "3月5日开展", "0"],
+        ["BR-03", "村级后备干部人数", "2", "人", "", "0"],
+        ["BR-05", "党员集中培训学时", "12.5", "学时", "", "0"],
     ]
     xlsx = xlsx_rows(export(client, "values_export", tree.township_a.code, "xlsx"))
-    assert [row[7] for row in xlsx[1:]] == ["是", 2, 12.5]
+    assert [row[9] for row in xlsx[1:]] == ["是", 2, 12.5]
 
 
 @pytest.mark.parametrize(
@@ -280,22 +276,22 @@ def test_formula_like_text_is_neutralised_in_both_formats(tree, personas, login)
     township = tree.township_a.code
 
     values = csv_rows(export(client, "values_export", township, "csv"))
-    assert values[1][1] == '\'=HYPERLINK("http://evil")'
-    assert values[1][9] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert values[1][5] == '\'=HYPERLINK("http://evil")'
+    assert values[1][11] == "'@SUM(1+1)*cmd|' /C calc'!A0"
     ratings = csv_rows(export(client, "ratings_export", township, "csv"))
-    assert ratings[1][1] == '\'=HYPERLINK("http://evil")'
-    assert ratings[1][11] == "'-2+3 产业兴旺星"
+    assert ratings[1][2] == '\'=HYPERLINK("http://evil")'
+    assert ratings[1][14] == "'-2+3 产业兴旺星"
 
     workbook = openpyxl.load_workbook(
         io.BytesIO(body(export(client, "values_export", township, "xlsx")))
     )
-    name = workbook.active["B2"]
+    name = workbook.active["F2"]
     assert (name.value, name.data_type) == ('\'=HYPERLINK("http://evil")', "s")
-    assert workbook.active["J2"].value.startswith("'@")
+    assert workbook.active["L2"].value.startswith("'@")
     sheet = openpyxl.load_workbook(
         io.BytesIO(body(export(client, "ratings_export", township, "xlsx")))
     ).active
-    assert (sheet["B2"].data_type, sheet["L2"].value) == ("s", "'-2+3 产业兴旺星")
+    assert (sheet["C2"].data_type, sheet["O2"].value) == ("s", "'-2+3 产业兴旺星")
 
 
 def test_the_downloaded_month_sheet_neutralises_names_too(tree, personas):
@@ -391,8 +387,9 @@ def test_an_export_shows_only_what_the_user_may_see(tree, personas, login, rated
     rows = csv_rows(
         export(login(personas.secretary), "ratings_export", tree.village_a1.code, "csv")
     )
-    assert [row[0] for row in rows[1:]] == [tree.village_a1.code]
-    assert rows[1][2] == "林山寨街道"  # the township above the secretary's branch is named
+    assert [row[1] for row in rows[1:]] == [tree.village_a1.code]
+    # The city, county and township above the secretary's branch are named.
+    assert rows[1][3:6] == ["郑州市", "中原区", "林山寨街道"]
 
 
 def add_branches(tree, personas, numbers):

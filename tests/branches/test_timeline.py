@@ -427,10 +427,12 @@ def test_the_events_csv_lists_each_step_of_the_townships_month(tree, lifecycle, 
     assert "%E5%8A%9E%E7%90%86%E8%AE%B0%E5%BD%95.csv" in response["Content-Disposition"]  # 办理记录
     rows = csv_rows(response)
     assert rows[0] == [
+        "月份",
+        "市",
+        "县(区)",
+        "乡镇(街道)",
         "支部编码",
         "支部名称",
-        "乡镇(街道)",
-        "月份",
         "时间",
         "操作",
         "原状态",
@@ -439,11 +441,11 @@ def test_the_events_csv_lists_each_step_of_the_townships_month(tree, lifecycle, 
         "操作人账号",
         "原因或说明",
     ]
-    assert {row[0] for row in rows[1:]} == {tree.village_a2.code}  # township B left out
-    uploads = [row for row in rows[1:] if row[5] == "上传佐证材料"]
+    assert {row[4] for row in rows[1:]} == {tree.village_a2.code}  # township B left out
+    uploads = [row for row in rows[1:] if row[7] == "上传佐证材料"]
     assert len(uploads) == evidence_events(lifecycle)
-    steps = [row for row in rows[1:] if row[5] != "上传佐证材料"]
-    assert [row[5] for row in steps] == [
+    steps = [row for row in rows[1:] if row[7] != "上传佐证材料"]
+    assert [row[7] for row in steps] == [
         "建立",
         "保存填报值",
         "提交",
@@ -453,10 +455,12 @@ def test_the_events_csv_lists_each_step_of_the_townships_month(tree, lifecycle, 
         "解锁",
     ]
     assert steps[3] == [
+        "2026-03",
+        "郑州市",
+        "中原区",
+        "林山寨街道",
         tree.village_a2.code,
         "西流湖村",
-        "林山寨街道",
-        "2026-03",
         "2026-04-03 10:03:00",
         "退回",
         "已提交",
@@ -472,7 +476,13 @@ def test_the_events_xlsx_holds_the_same_rows_as_the_csv(tree, lifecycle, persona
     as_xlsx = export(client, tree.county, "xlsx")
     assert isinstance(as_xlsx, FileResponse)
     as_csv = csv_rows(export(client, tree.county, "csv"))
-    assert [[cell or "" for cell in row] for row in xlsx_rows(as_xlsx)] == as_csv
+    from_xlsx = xlsx_rows(as_xlsx)
+    # The time is a real Excel date-time (local, naive); the CSV has it as ISO text.
+    assert all(isinstance(row[6], datetime) for row in from_xlsx[1:])
+    assert [
+        [cell.isoformat(sep=" ") if isinstance(cell, datetime) else cell or "" for cell in row]
+        for row in from_xlsx
+    ] == as_csv
 
 
 def test_the_events_export_of_a_branch_is_reached_from_its_report_page(
@@ -505,10 +515,10 @@ def test_the_events_export_neutralises_formulas_and_names_deleted_accounts(
     )
     personas.staff_a2.delete()
     client = login(personas.auditor)
-    returned = [row for row in csv_rows(export(client, tree.township_a, "csv")) if row[5] == "退回"]
-    assert returned[0][8:] == ["审核员", "（账号已删除）", '\'=HYPERLINK("http://evil","点我")']
-    cells = [row for row in xlsx_rows(export(client, tree.township_a, "xlsx")) if row[5] == "退回"]
-    assert cells[0][10].startswith("'=")
+    returned = [row for row in csv_rows(export(client, tree.township_a, "csv")) if row[7] == "退回"]
+    assert returned[0][10:] == ["审核员", "（账号已删除）", '\'=HYPERLINK("http://evil","点我")']
+    cells = [row for row in xlsx_rows(export(client, tree.township_a, "xlsx")) if row[7] == "退回"]
+    assert cells[0][12].startswith("'=")
 
 
 def test_the_events_export_runs_a_fixed_number_of_queries(tree, criteria, personas, login):

@@ -1,0 +1,74 @@
+"""The export log: who exported what, with which parameters, when, and how many rows."""
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from branches.models.reports import UnitScopedQuerySet
+from branches.models.units import OrgUnit
+
+
+class ExportLogQuerySet(UnitScopedQuerySet):
+    """An entry is read by auditors and administrators only, scoped by the exported unit: an
+    auditor sees every export of data inside their jurisdiction, whoever made it. Entries
+    whose unit was deleted stay visible to administrators only."""
+
+    def role_may_read(self, user) -> bool:
+        return getattr(user, "can_read_export_log", False)
+
+
+class ExportLog(models.Model):
+    class Export(models.TextChoices):
+        RATINGS = "RATINGS", _("星级评定")
+        VALUES = "VALUES", _("月度填报数据")
+        EVENTS = "EVENTS", _("办理记录")
+        HISTORY = "HISTORY", _("变更记录")
+        MONTH_SHEET = "MONTH_SHEET", _("月度填报表格")
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "Excel (XLSX)"
+
+    # The account may be deleted later; the log keeps the name it had.
+    user = models.ForeignKey(
+        "governance.User",
+        verbose_name=_("导出人"),
+        related_name="+",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    user_name = models.CharField(_("导出人姓名"), max_length=150)
+    export = models.CharField(_("导出内容"), max_length=20, choices=Export.choices)
+    format = models.CharField(_("格式"), max_length=4, choices=Format.choices)
+    unit = models.ForeignKey(
+        OrgUnit,
+        verbose_name=_("单位"),
+        related_name="export_logs",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    unit_code = models.CharField(_("单位编码"), max_length=32)
+    params = models.JSONField(_("导出参数"), default=dict)
+    rows = models.PositiveIntegerField(_("行数"), default=0)
+    is_complete = models.BooleanField(
+        _("已完成"), default=False, help_text=_("否：导出中，或下载中途断开（行数为已生成的行）")
+    )
+    started_at = models.DateTimeField(_("开始时间"), default=timezone.now)
+    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+
+    objects = ExportLogQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("导出记录")
+        verbose_name_plural = _("导出记录")
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            # The log page: newest first (filtered by user or export within a jurisdiction).
+            models.Index(fields=["-started_at"], name="exportlog_time_idx"),
+            models.Index(fields=["user", "-started_at"], name="exportlog_user_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.user_name} {self.get_export_display()} {self.started_at:%Y-%m-%d %H:%M}"
