@@ -53,7 +53,14 @@ def month(tree, personas):
 
 def pages(role: str, p: str) -> list[str]:
     """The page types each role reaches from its navigation, with this month `p`."""
-    common = ["/", "/units/", "/units/search/?q=村", "/notifications/", "/units/no-such-unit/"]
+    common = [
+        "/",
+        "/units/",
+        "/units/search/?q=村",
+        "/notifications/",
+        "/units/no-such-unit/",
+        "/exports/",
+    ]
     township = [
         f"/units/{TOWNSHIP_A}/",
         f"/units/{TOWNSHIP_A}/summary/?period={p}",
@@ -71,12 +78,14 @@ def pages(role: str, p: str) -> list[str]:
         + {
             "admin": [
                 "/units/import/",
+                "/exports/log/",
                 f"/units/{PROVINCE}/",
                 f"/units/{COUNTY}/summary/?period={p}",
                 f"/units/{TOWNSHIP_A}/edit/",
                 *township,
             ],
-            "province_leader": [f"/units/{PROVINCE}/summary/?period={p}", *township],
+            # The township's page types once more for a reader role are enough (county leader).
+            "province_leader": [f"/units/{PROVINCE}/summary/?period={p}"],
             "county_leader": [f"/units/{COUNTY}/summary/?period={p}", *township],
             # A month that cannot be opened: its 404 page says why.
             "staff_a": [*township, f"/units/{RURAL}/reports/2999-01/"],
@@ -95,7 +104,7 @@ def pages(role: str, p: str) -> list[str]:
                 # A page the role may not open: the 403 page.
                 "/units/import/",
             ],
-            "auditor": [f"/units/{COUNTY}/summary/?period={p}", *township],
+            "auditor": [f"/units/{COUNTY}/summary/?period={p}", "/exports/log/"],
             "grid_worker": [f"/units/{COMPOUND}/", "/units/import/"],
         }[role]
     )
