@@ -4,7 +4,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from branches.models.reports import UnitScopedQuerySet
+from branches.models.reports import MonthlyReport, UnitScopedQuerySet
 from branches.models.units import OrgUnit
 
 
@@ -72,3 +72,23 @@ class ExportLog(models.Model):
 
     def __str__(self):
         return f"{self.user_name} {self.get_export_display()} {self.started_at:%Y-%m-%d %H:%M}"
+
+    # The parameters as the log page shows them; the stored keys stay machine-readable.
+    PARAM_LABELS = {
+        "period": _("月份"),
+        "start": _("起始月份"),
+        "end": _("截止月份"),
+        "unit": _("单位编码"),
+        "kind": _("星级类型"),
+        "status": _("填报状态"),
+    }
+    PARAM_VALUES = {"MONTHLY": _("月度"), "ANNUAL": _("年度")}
+
+    @property
+    def params_shown(self) -> list[tuple[str, str]]:
+        """(label, value) of each parameter, in Chinese where the value is a code."""
+        values = {**self.PARAM_VALUES, **dict(MonthlyReport.Status.choices)}
+        return [
+            (str(self.PARAM_LABELS.get(key, key)), str(values.get(value, value)))
+            for key, value in self.params.items()
+        ]

@@ -497,6 +497,8 @@ def test_the_log_is_newest_first_filterable_and_paginated(tree, personas, login,
     assert by_user.count("<tr>") == 1 + 3
     by_export = client.get(reverse("export_log"), {"export": "VALUES"}).content.decode()
     assert by_export.count("<tr>") == 1 + 1 and "xian" in by_export
+    # The parameters in words, not their stored keys.
+    assert "起始月份：" in by_export and "start=" not in by_export
     ExportLog.objects.bulk_create(
         ExportLog(
             user=personas.staff_a,
