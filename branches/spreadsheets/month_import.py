@@ -52,9 +52,12 @@ class CellError:
     row: int | None
     column: str
     reason: str
+    # The branch the row is about, as the person knows it (its name, or the code typed).
+    branch: str = ""
 
     def __str__(self):
-        where = [self.sheet, _("第%(row)s行") % {"row": self.row} if self.row else ""]
+        row = _("第%(row)s行") % {"row": self.row} if self.row else ""
+        where = [self.sheet, row + (f"（{self.branch}）" if self.branch else "")]
         where.append(f"[{self.column}]" if self.column else "")
         return " ".join(part for part in [*where, self.reason] if part)
 
@@ -133,9 +136,13 @@ def _save(change: _Change, *, user, period: date) -> None:
             report=report, user=user, values=change.values, expected_version=change.version
         )
     except ValidationError as error:
-        raise _Refused(CellError(change.sheet, change.row, "", "；".join(error.messages))) from None
+        reason = "；".join(error.messages)
+        raise _Refused(
+            CellError(change.sheet, change.row, "", reason, change.branch.name)
+        ) from None
     except workflow.ConflictError:
-        raise _Refused(CellError(change.sheet, change.row, _("版本"), str(STALE_ROW))) from None
+        stale = CellError(change.sheet, change.row, _("版本"), str(STALE_ROW), change.branch.name)
+        raise _Refused(stale) from None
 
 
 class _Upload:
@@ -159,9 +166,12 @@ class _Upload:
         self._criteria: dict[int, dict[str, Criterion]] = {}
         self._sheets_seen: dict[str, str] = {}
         self._rows_seen: dict[str, int] = {}
+        # (sheet, row) -> the branch the row names, for the error and warning lists.
+        self._row_branch: dict[tuple[str, int], str] = {}
 
     def error(self, sheet, row, column, reason) -> None:
-        self.errors.append(CellError(sheet, row, column, reason))
+        branch = self._row_branch.get((sheet, row), "")
+        self.errors.append(CellError(sheet, row, column, reason, branch))
 
     def criteria_of(self, criteria_set) -> dict[str, Criterion]:
         if criteria_set.pk not in self._criteria:
@@ -283,6 +293,7 @@ class _Upload:
             self.error(title, number, _("支部编码"), _("缺少支部编码，请填写编码或删除这一行。"))
             return
         branch = self.branches.get(code)
+        self._row_branch[title, number] = branch.name if branch else code
         if branch is None:
             index = len(self.errors)
             self.error(title, number, _("支部编码"), "")
@@ -329,7 +340,7 @@ class _Upload:
                     criteria[column], value, self.previous.get((branch.pk, column))
                 )
                 if warning:
-                    self.warnings.append(CellError(title, number, column, warning))
+                    self.warnings.append(CellError(title, number, column, warning, branch.name))
         # A row that changes nothing cannot overwrite anyone: its version is not looked at.
         if changed:
             version = self.downloaded_version(title, number, cells[VERSION_INDEX], report)

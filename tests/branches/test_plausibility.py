@@ -214,6 +214,7 @@ def test_the_page_asks_to_confirm_a_jump_then_saves_it_for_the_reviewer(
     page = asked.content.decode()
     assert "本次未保存：1 项数值与上月相比变化较大" in page
     assert "是上月 5 场的 8 倍" in page
+    assert f'<td class="text-nowrap">{tree.village_a1.name}</td>' in page  # the 支部 column
     assert 'name="confirm_warnings"' in page and 'name="warned-HA-04" value="40"' in page
     report = MonthlyReport.objects.get(unit=tree.village_a1, period=MARCH)
     assert report.status == Status.DRAFT and not report.values.exists()
@@ -270,6 +271,7 @@ def test_a_sheet_with_a_value_over_the_bound_is_refused_with_its_row_and_column(
     assert not result.ok
     [error] = result.errors
     assert (error.sheet, error.row, error.column) == ("城市社区", target.row, "HA-04")
+    assert error.branch == tree.village_a1.name
     assert "每月最多 60 场" in error.reason
     assert not ReportValue.objects.filter(report__period=MARCH).exists()
 
@@ -283,6 +285,7 @@ def test_a_sheet_jump_is_saved_listed_with_its_cell_and_flagged(tree, personas, 
     assert result.ok and result.values == 2
     [warning] = result.warnings
     assert (warning.sheet, warning.row, warning.column) == ("城市社区", target.row, "HA-04")
+    assert warning.branch == tree.village_a1.name
     assert "8 倍" in warning.reason
     saved = ReportValue.objects.get(report__period=MARCH, criterion__code="HA-04")
     assert saved.value_number == 40 and saved.warning == warning.reason

@@ -246,7 +246,7 @@ def test_an_upload_from_before_a_browser_edit_is_refused_and_loses_nothing(
 
     result = upload(personas.staff_a, workbook, tree.township_a)
 
-    assert [str(e) for e in result.errors] == [f"城市社区 第2行 [版本] {STALE}"]
+    assert [str(e) for e in result.errors] == [f"城市社区 第2行（建设路社区） [版本] {STALE}"]
     assert stored(tree.village_a1) == a1_values
     assert stored(tree.village_a2) == {}
 
@@ -360,7 +360,7 @@ def test_an_edit_between_the_check_and_the_save_rolls_back_the_whole_file(
     monkeypatch.setattr(workflow, "report_get_or_create", secretary_saves_first)
     result = upload(personas.staff_a, workbook, tree.township_a)
 
-    assert [str(e) for e in result.errors] == [f"城市社区 第2行 [版本] {STALE}"]
+    assert [str(e) for e in result.errors] == [f"城市社区 第2行（建设路社区） [版本] {STALE}"]
     # The 农村 row was saved first, then undone with the rest of the file.
     assert stored(tree.village_a2) == {}
 
@@ -462,8 +462,8 @@ def test_formulas_are_refused_with_the_row_and_column_excel_shows(tree, personas
     nothing_saved()
     result = upload(personas.staff_a, workbook, tree.township_a)
     assert [str(e) for e in result.errors] == [
-        "农村 第2行 [BR-01] 不接受公式，请直接填写“是”或“否”",
-        "农村 第2行 [BR-05] 不接受公式，请填写数值",
+        "农村 第2行（西流湖村） [BR-01] 不接受公式，请直接填写“是”或“否”",
+        "农村 第2行（西流湖村） [BR-05] 不接受公式，请填写数值",
     ]
 
 
