@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import ExportLog, MonthlyReport, OrgUnit, Rating
+from branches.periods import month_label
 from branches.services import workflow
 
 # The longest range one export may cover: two years of months.
@@ -125,7 +126,7 @@ class ExportForm(forms.Form):
             elif end > this_month:
                 self.add_error(
                     "end",
-                    _("截止月份不能晚于本月（%(month)s）。") % {"month": f"{this_month:%Y-%m}"},
+                    _("截止月份不能晚于本月（%(month)s）。") % {"month": month_label(this_month)},
                 )
         export = cleaned.get("export")
         if export == ExportLog.Export.RATINGS and cleaned.get("status"):
