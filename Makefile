@@ -1,6 +1,6 @@
 # Common steps. A fresh clone needs only python3 (3.11+), make and node/npm:
 #   make run    virtualenv, dependencies, front-end assets, database, demo data, dev server
-#   make test   virtualenv, dependencies, the test suite
+#   make test   virtualenv, dependencies, front-end assets (axe-core for the browser tests), the test suite
 # Everything installs into the work tree (.venv/, node_modules/, static/vendor/).
 
 PYTHON ?= python3
@@ -39,7 +39,7 @@ $(ASSETS_STAMP): package.json package-lock.json scripts/vendor.mjs
 	npm run vendor
 	touch $@
 
-test: install
+test: install assets
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
