@@ -10,24 +10,22 @@ from django.db import migrations
 RURAL_TITLE, URBAN_TITLE = "村级后备干部人数", "社区后备干部人数"
 
 
-def urban_title(apps, schema_editor):
+def _retitle(apps, old: str, new: str) -> None:
     Criterion = apps.get_model("branches", "Criterion")
     Criterion.objects.filter(
         criteria_set__is_default_catalogue=True,
         criteria_set__area_type="URBAN",
         code="BR-03",
-        title=RURAL_TITLE,
-    ).update(title=URBAN_TITLE)
+        title=old,
+    ).update(title=new)
+
+
+def urban_title(apps, schema_editor):
+    _retitle(apps, RURAL_TITLE, URBAN_TITLE)
 
 
 def rural_title(apps, schema_editor):
-    Criterion = apps.get_model("branches", "Criterion")
-    Criterion.objects.filter(
-        criteria_set__is_default_catalogue=True,
-        criteria_set__area_type="URBAN",
-        code="BR-03",
-        title=URBAN_TITLE,
-    ).update(title=RURAL_TITLE)
+    _retitle(apps, URBAN_TITLE, RURAL_TITLE)
 
 
 class Migration(migrations.Migration):
