@@ -356,8 +356,11 @@ def _copy(table: str, columns, rows: Iterable[tuple]) -> int:
         return 0
     stream = _CsvStream(chain([first], rows))
     with connection.cursor() as cursor:
+        # CSV reads an empty unquoted field as NULL; every column written is NOT NULL, so
+        # an empty text (a rating without gaps) stays the empty text.
+        names = ", ".join(columns)
         cursor.copy_expert(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)",
+            f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL ({names}))",
             stream,
             COPY_CHUNK,  # the size of each read
         )
