@@ -22,6 +22,7 @@ from branches.models import (
     assessment_paths_refresh,
 )
 from branches.services.criteria import criteria_set_copy
+from branches.services.rollups import rollups_rebuild
 
 L = OrgUnit.Level
 POSITION_LABELS = {
@@ -142,13 +143,15 @@ class OrgUnitAdmin(TreeAdmin, SimpleHistoryAdmin):
                 messages.error(request, error)
                 return HttpResponseBadRequest(error)
         response = super().move_node(request)
-        assessment_paths_refresh()
+        if assessment_paths_refresh():
+            rollups_rebuild()
         return response
 
     def save_model(self, request, obj, form, change):
         """A placement can renumber the paths of a whole subtree; keep stored copies in line."""
         super().save_model(request, obj, form, change)
-        assessment_paths_refresh()
+        if assessment_paths_refresh():
+            rollups_rebuild()
 
 
 CRITERION_FIELDS = [

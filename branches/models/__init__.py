@@ -18,6 +18,7 @@ from branches.models.reports import (
     UnitScopedQuerySet,
     evidence_upload_to,
 )
+from branches.models.rollups import RatingRollup
 from branches.models.runs import RecomputeChunk, RecomputeRun
 from branches.models.units import OrgUnit, OrgUnitManager, OrgUnitQuerySet, jurisdiction_path
 
@@ -34,6 +35,7 @@ __all__ = [
     "OrgUnitManager",
     "OrgUnitQuerySet",
     "Rating",
+    "RatingRollup",
     "RecomputeChunk",
     "RecomputeRun",
     "ReportEvent",

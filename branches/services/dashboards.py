@@ -8,7 +8,7 @@ branches, and returns plain dicts that a template or a JSON response shows as th
 from collections import defaultdict
 from datetime import date, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +20,7 @@ from branches.models import (
     MonthlyReport,
     OrgUnit,
     Rating,
+    RatingRollup,
     StarAssessment,
 )
 from branches.models.assessments import BranchRatingQuerySet, failing_q
@@ -184,8 +185,39 @@ def _counts() -> dict:
 
 
 def distribution(ratings: QuerySet, names: dict[str, list[str]]) -> dict:
-    """Branches by level and by star, per area type (their star sets differ): one query."""
-    rows = ratings.order_by().values("area_type").annotate(**_counts()).order_by("area_type")
+    """Branches by level and by star, per area type (their star sets differ), aggregated
+    from the ratings: one query. `summary_figures` reads the same from the rollups."""
+    rows = (
+        ratings.order_by()
+        .values("area_type")
+        .annotate(**_counts(), computed_at=Max("computed_at"))
+        .order_by("area_type")
+    )
+    return _distribution(rows, names)
+
+
+def rollup_rows(unit: OrgUnit, *, period: date, kind: str) -> list[dict] | None:
+    """The unit's rollup rows of the period (one per area type), or None when the period's
+    rollups are not built (a period rated before them, until its next recompute)."""
+    rollups = RatingRollup.objects.filter(period=period, kind=kind)
+    rows = list(rollups.filter(unit_path=unit.path).order_by("area_type").values())
+    if rows:
+        return rows
+    return [] if rollups.filter(depth=1).exists() else None
+
+
+def summary_figures(user, unit: OrgUnit, *, period: date, kind: str, names) -> dict:
+    """`distribution` of every rating under the unit, from its rollup rows when built.
+
+    The unit is in the user's jurisdiction, and so is everything below it: the rollup
+    counts exactly the ratings the user may see."""
+    rows = rollup_rows(unit, period=period, kind=kind)
+    if rows is None:
+        return distribution(ratings_under(user, unit, period=period, kind=kind), names)
+    return _distribution(rows, names)
+
+
+def _distribution(rows, names: dict[str, list[str]]) -> dict:
     areas = []
     for row in rows:
         area_type, total = row["area_type"], row["total"]
@@ -207,6 +239,7 @@ def distribution(ratings: QuerySet, names: dict[str, list[str]]) -> dict:
                     }
                     for k in STARS
                 ],
+                "computed_at": row["computed_at"],
             }
         )
     levels = [sum(area["levels"][n] for area in areas) for n in LEVELS]
@@ -217,6 +250,8 @@ def distribution(ratings: QuerySet, names: dict[str, list[str]]) -> dict:
         "level_shares": [_share(n, total) for n in levels],
         "vetoed": sum(area["vetoed"] for area in areas),
         "areas": areas,
+        # 数据截至: the latest computation among the ratings counted.
+        "computed_at": max((area["computed_at"] for area in areas), default=None),
     }
 
 
@@ -225,20 +260,36 @@ def _share(part: int, whole: int) -> float:
     return round(100 * part / whole, 1) if whole else 0.0
 
 
-def child_distribution(user, ratings: QuerySet, unit: OrgUnit) -> list[dict]:
-    """Each child unit with the level distribution of the branches below it.
+def child_distribution(user, unit: OrgUnit, *, period: date, kind: str) -> list[dict]:
+    """Each child unit with the level distribution of the branches below it, its average
+    level and share at 3★ or more, ranked by average level (1 = highest).
 
-    One grouped query: every rating is counted under the first (depth + 1) * steplen
-    characters of its path, which is the path of the child it lies under.
+    Read from the children's rollup rows; for a period without rollups, one grouped query:
+    every rating is counted under the first (depth + 1) * steplen characters of its path,
+    which is the path of the child it lies under.
     """
     width = (unit.depth + 1) * OrgUnit.steplen
-    rows = (
-        ratings.order_by()
-        .annotate(prefix=Substr("unit_path", 1, width))
-        .values("prefix")
-        .annotate(**_counts())
-        .order_by("prefix")
-    )
+    if rollup_rows(unit, period=period, kind=kind) is None:
+        rows = (
+            ratings_under(user, unit, period=period, kind=kind)
+            .order_by()
+            .annotate(prefix=Substr("unit_path", 1, width))
+            .values("prefix")
+            .annotate(**_counts())
+        )
+    else:
+        rows = (
+            RatingRollup.objects.filter(
+                period=period, kind=kind, depth=unit.depth + 1, unit_path__startswith=unit.path
+            )
+            .order_by()
+            .values(prefix=F("unit_path"))
+            .annotate(
+                total=Sum("total"),
+                vetoed=Sum("vetoed"),
+                **{f"level_{n}": Sum(f"level_{n}") for n in LEVELS},
+            )
+        )
     counts = {row["prefix"]: row for row in rows}
     children = (
         OrgUnit.objects.visible_to(user)
@@ -257,11 +308,56 @@ def child_distribution(user, ratings: QuerySet, unit: OrgUnit) -> list[dict]:
                 "levels": levels,
                 "vetoed": row.get("vetoed", 0),
                 "five_star_share": _share(levels[5], total),
+                "three_star_share": _share(sum(levels[3:]), total),
+                "average": round(sum(n * c for n, c in enumerate(levels)) / total, 2)
+                if total
+                else None,
                 "is_summary": child.level < OrgUnit.Level.VILLAGE,
                 "is_rated": child.is_rated,
             }
         )
+    ranked = sorted((c for c in result if c["total"]), key=lambda c: -c["average"])
+    for place, child in enumerate(ranked, 1):
+        child["rank"] = place
     return result
+
+
+def trend(unit: OrgUnit, *, period: date, months: int = 12) -> list[dict]:
+    """The unit's monthly level distribution over the `months` up to `period`, oldest
+    first, from its rollup rows (a month without them shows as not rated): one query."""
+    first = period
+    for _month in range(months - 1):
+        first = previous_period(first, Rating.MONTHLY)
+    rows = (
+        RatingRollup.objects.filter(
+            unit_path=unit.path, kind=Rating.MONTHLY, period__range=(first, period)
+        )
+        .order_by()
+        .values("period")
+        .annotate(total=Sum("total"), **{f"level_{n}": Sum(f"level_{n}") for n in LEVELS})
+    )
+    by_period = {row["period"]: row for row in rows}
+    result, month = [], first
+    for _month in range(months):
+        row = by_period.get(month)
+        total = row["total"] if row else 0
+        result.append(
+            {
+                "period": month,
+                "total": total,
+                "levels": [row[f"level_{n}"] for n in LEVELS] if row else None,
+                "shares": [_share(row[f"level_{n}"], total) for n in LEVELS] if row else None,
+                "three_star_share": _share(sum(row[f"level_{n}"] for n in (3, 4, 5)), total)
+                if row
+                else None,
+            }
+        )
+        month = _next_month(month)
+    return result
+
+
+def _next_month(period: date) -> date:
+    return date(period.year + period.month // 12, period.month % 12 + 1, 1)
 
 
 def branch_rows(ratings, names: dict[str, list[str]]) -> list[dict]:
@@ -388,8 +484,8 @@ def jurisdiction_overview(user, unit: OrgUnit) -> dict | None:
     previous = previous_period(period, kind)
     names = star_names(period.year)
     ratings = ratings_under(user, unit, period=period, kind=kind)
-    current = distribution(ratings, names)
-    before = distribution(ratings_under(user, unit, period=previous, kind=kind), names)
+    current = summary_figures(user, unit, period=period, kind=kind, names=names)
+    before = summary_figures(user, unit, period=previous, kind=kind, names=names)
     star_rows = StarAssessment.objects.visible_to(user).under(unit).filter(period=period, kind=kind)
     return {
         "period": period,

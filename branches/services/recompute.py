@@ -39,6 +39,7 @@ from branches.models import (
     ReportValue,
     StarAssessment,
 )
+from branches.services import rollups
 
 logger = logging.getLogger(__name__)
 
@@ -253,6 +254,9 @@ def ratings_recompute(
         BranchRating, RATING_COLUMNS, RATING_KEY, ratings, stored=stored_ratings, key_positions=(0,)
     )
     result.unchanged = (result.branches - result.without_criteria) * 6 - result.written
+    if result.written:
+        whole = unit_ids is None and under is None
+        rollups.rollups_refresh(period, kind, None if whole else (path for _pk, path, _a in units))
     return result
 
 

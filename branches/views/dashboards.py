@@ -269,7 +269,7 @@ def summary(request, code):
     listed = listed.select_related("unit").order_by(*SORTS[filters["sort"]])
     page = Paginator(listed, BRANCHES_PAGE_SIZE).get_page(request.GET.get("page"))
     context |= {
-        "figures": dashboards.distribution(ratings, names),
+        "figures": dashboards.summary_figures(user, unit, period=period, kind=kind, names=names),
         "filters": filters,
         # The period picker keeps the list's filters.
         "keep": [(name, filters[name]) for name in FILTER_NAMES if filters[name] not in (None, "")],
@@ -278,9 +278,10 @@ def summary(request, code):
         "page": page,
         "rows": dashboards.branch_rows(page.object_list, names),
         "show_parent": unit.level < OrgUnit.Level.TOWNSHIP,
-        "children": dashboards.child_distribution(user, ratings, unit)
+        "children": dashboards.child_distribution(user, unit, period=period, kind=kind)
         if unit.level < OrgUnit.Level.TOWNSHIP
         else [],
+        "trend": dashboards.trend(unit, period=period) if kind == Rating.MONTHLY else None,
         "levels": list(dashboards.LEVELS),
     }
     return render(request, "branches/summary.html", context)
@@ -297,8 +298,8 @@ def summary_data(request, code):
         return _bad_request(error)
     if period is None:
         return JsonResponse({"period": None, "kind": kind, "figures": None})
-    ratings = dashboards.ratings_under(request.user, unit, period=period, kind=kind)
-    figures = dashboards.distribution(ratings, dashboards.star_names(period.year))
+    names = dashboards.star_names(period.year)
+    figures = dashboards.summary_figures(request.user, unit, period=period, kind=kind, names=names)
     return JsonResponse(
         {
             "period": f"{period:%Y-%m}",

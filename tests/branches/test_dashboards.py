@@ -1,10 +1,12 @@
 """The rating pages: a branch's scorecard and a unit's summary, with their JSON endpoints."""
 
+import json
 import re
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -347,7 +349,8 @@ def test_the_summary_json_has_the_same_figures_as_the_table(scene, personas, log
     data = client.get(url, {"period": "2026-03"}).json()
     assert data["period"] == "2026-03"
     assert data["level_labels"] == ["0星", "1星", "2星", "3星", "4星", "5星"]
-    assert data["figures"] == page.context["figures"]
+    # The same figures, times as JSON writes them.
+    assert data["figures"] == json.loads(json.dumps(page.context["figures"], cls=DjangoJSONEncoder))
     rural = next(a for a in data["figures"]["areas"] if a["area_type"] == RURAL)
     assert rural["levels"] == [1, 0, 0, 1, 0, 0]
     assert [s["held"] for s in rural["stars"]] == [0, 1, 1, 1, 0]
@@ -408,8 +411,11 @@ def test_each_branch_drills_down_to_its_scorecard_of_the_same_period(scene, pers
 def test_a_county_summary_lists_its_townships_with_their_distribution(scene, personas, login):
     response = login(personas.county_leader).get(summary_url(scene.county))
     rows = table_rows(response, "children-table")
-    assert rows[1] == ["林山寨街道 乡镇(街道)", "2", "0", "0", "0", "1", "0", "1", "50.0%", "0"]
-    assert rows[2] == ["须水街道 乡镇(街道)", "1", "1", "0", "0", "0", "0", "0", "0.0%", "1"]
+    # Levels 0–5, average level, share at 3★ or more, at 5★, vetoed, rank by average.
+    assert rows[1][:8] == ["林山寨街道 乡镇(街道)", "2", "0", "0", "0", "1", "0", "1"]
+    assert rows[1][8:] == ["4.0", "100.0%", "50.0%", "0", "1"]
+    assert rows[2][:8] == ["须水街道 乡镇(街道)", "1", "1", "0", "0", "0", "0", "0"]
+    assert rows[2][8:] == ["0.0", "0.0%", "0.0%", "1", "2"]
     html = response.content.decode()
     assert f'href="{summary_url(scene.township_a)}?period=2026-03&amp;kind=MONTHLY"' in html
 
