@@ -259,6 +259,14 @@ class BranchRating(models.Model):
                 name="branchrating_subtree_idx",
                 opclasses=["date_ops", "text_pattern_ops", "varchar_pattern_ops"],
             ),
+            # The summary's branch list, best first: a page without sorting the period's rows.
+            models.Index(
+                "period",
+                "kind",
+                models.F("level").desc(),
+                "unit_path",
+                name="branchrating_level_idx",
+            ),
         ]
 
     def __str__(self):
