@@ -18,6 +18,12 @@ from branches.models.reports import (
     UnitScopedQuerySet,
     evidence_upload_to,
 )
+from branches.models.rectification import (
+    Rectification,
+    RectificationEvent,
+    RectificationEvidence,
+    RectificationQuerySet,
+)
 from branches.models.runs import RecomputeChunk, RecomputeRun
 from branches.models.units import OrgUnit, OrgUnitManager, OrgUnitQuerySet, jurisdiction_path
 
@@ -35,6 +41,10 @@ __all__ = [
     "OrgUnitQuerySet",
     "Rating",
     "RecomputeChunk",
+    "Rectification",
+    "RectificationEvent",
+    "RectificationEvidence",
+    "RectificationQuerySet",
     "RecomputeRun",
     "ReportEvent",
     "ReportEventQuerySet",
