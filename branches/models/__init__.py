@@ -8,6 +8,12 @@ from branches.models.assessments import (
 )
 from branches.models.criteria import CriteriaSet, Criterion
 from branches.models.exports import ExportLog, ExportLogQuerySet
+from branches.models.rectification import (
+    Rectification,
+    RectificationEvent,
+    RectificationEvidence,
+    RectificationQuerySet,
+)
 from branches.models.reports import (
     Evidence,
     MonthlyReport,
@@ -17,12 +23,6 @@ from branches.models.reports import (
     ReportValue,
     UnitScopedQuerySet,
     evidence_upload_to,
-)
-from branches.models.rectification import (
-    Rectification,
-    RectificationEvent,
-    RectificationEvidence,
-    RectificationQuerySet,
 )
 from branches.models.runs import RecomputeChunk, RecomputeRun
 from branches.models.units import OrgUnit, OrgUnitManager, OrgUnitQuerySet, jurisdiction_path
@@ -41,11 +41,11 @@ __all__ = [
     "OrgUnitQuerySet",
     "Rating",
     "RecomputeChunk",
+    "RecomputeRun",
     "Rectification",
     "RectificationEvent",
     "RectificationEvidence",
     "RectificationQuerySet",
-    "RecomputeRun",
     "ReportEvent",
     "ReportEventQuerySet",
     "ReportValue",

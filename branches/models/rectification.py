@@ -80,9 +80,7 @@ class Rectification(models.Model):
         blank=True,
     )
     deadline = models.DateField(_("整改期限"))
-    status = models.CharField(
-        _("状态"), max_length=12, choices=Status.choices, default=Status.OPEN
-    )
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.OPEN)
     still_failing = models.BooleanField(
         _("已整改但仍未达标"),
         default=False,
