@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('branches', '0017_export_log'),
+        ('branches', '0018_rating_failed_codes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
