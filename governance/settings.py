@@ -269,6 +269,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.tasks.purge_notifications",
         "schedule": crontab(minute=15, hour=3),
     },
+    # Rectification items past their deadline are marked 逾期 each day at 00:10 (Shanghai).
+    "mark-rectifications-overdue": {
+        "task": "branches.tasks.mark_rectifications_overdue",
+        "schedule": crontab(minute=10, hour=0),
+    },
 }
 NOTIFICATION_RETENTION_DAYS = envint("NOTIFICATION_RETENTION_DAYS", "90")
 

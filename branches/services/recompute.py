@@ -253,6 +253,10 @@ def ratings_recompute(
         BranchRating, RATING_COLUMNS, RATING_KEY, ratings, stored=stored_ratings, key_positions=(0,)
     )
     result.unchanged = (result.branches - result.without_criteria) * 6 - result.written
+    # Closed rectification items whose criterion now passes (or still fails) in this month.
+    from branches.services.rectification import rectifications_verify
+
+    rectifications_verify(period=period, kind=kind, unit_ids=unit_ids, under=under)
     return result
 
 
