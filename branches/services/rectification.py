@@ -190,11 +190,10 @@ def rectifications_open_bulk(
     _require(user.can_manage_rectifications, _("您的角色不能建立整改事项。"))
     _check_deadline(deadline)
     if len(items) > BULK_MAX:
-        raise ValidationError(
-            _("一次最多建立 %(max)s 项，请分批建立。") % {"max": BULK_MAX}
-        )
+        raise ValidationError(_("一次最多建立 %(max)s 项，请分批建立。") % {"max": BULK_MAX})
     ids = {item.branch.pk for item in items}
-    visible = set(OrgUnit.objects.visible_to(user).rated().filter(pk__in=ids).values_list("pk", flat=True))
+    in_scope = OrgUnit.objects.visible_to(user).rated().filter(pk__in=ids)
+    visible = set(in_scope.values_list("pk", flat=True))
     if ids - visible:
         raise PermissionDenied(_("所选支部中有不在您管辖范围内的，或不是村(社区)的。"))
     existing = set(
@@ -434,9 +433,7 @@ def rectifications_verify(*, period: date, kind: str, unit_ids=None, under=None)
         )  # fmt: skip
         _system_events(verified, Action.VERIFIED, Status.DONE, Status.VERIFIED,
                        _("%(label)s中该指标已达标。") % {"label": label})  # fmt: skip
-    flagged = list(
-        items.filter(Exists(failing), still_failing=False).values_list("pk", flat=True)
-    )
+    flagged = list(items.filter(Exists(failing), still_failing=False).values_list("pk", flat=True))
     if flagged:
         Rectification.objects.filter(pk__in=flagged).update(
             still_failing=True, version=F("version") + 1, updated_at=now
@@ -458,7 +455,8 @@ def rectifications_mark_overdue(today: date | None = None) -> int:
     due = Rectification.objects.filter(
         status__in=[Status.OPEN, Status.IN_PROGRESS], deadline__lt=today
     )
-    rows = list(due.select_for_update(skip_locked=connection.vendor == "postgresql").values_list("pk", "status"))
+    skip = connection.vendor == "postgresql"
+    rows = list(due.select_for_update(skip_locked=skip).values_list("pk", "status"))
     if not rows:
         return 0
     now = timezone.now()
