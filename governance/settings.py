@@ -197,7 +197,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # A report's status, its events' from/to status: one choice set, one schema name.
-    "ENUM_NAME_OVERRIDES": {"ReportStatusEnum": "branches.models.MonthlyReport.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "ReportStatusEnum": "branches.models.MonthlyReport.Status",
+        "RectificationStatusEnum": "branches.models.Rectification.Status",
+    },
 }
 
 # Scripts and styles only from our own static files: no inline <script>, <style> or
