@@ -353,7 +353,7 @@ def rectification_bulk(request, code):
                     "before": rating.previous_level,
                     "after": rating.level,
                 },
-            )  # fmt: skip
+            )
             for rating in lost
             if rating.unit_id in chosen
         ]
