@@ -6,7 +6,7 @@ pages, the files and the API: a role that reads no items gets 403, an item outsi
 jurisdiction 404, a read-only role writing 403. The rules live in the service.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -126,7 +126,7 @@ def rectification_list(request):
 def _prefill(request) -> dict:
     """Initial values from ?branch=&criterion=&period= (the scorecard's 列入问题清单)."""
     get = request.GET
-    initial = {"deadline": timezone.localdate().replace(day=28)}
+    initial = {"deadline": timezone.localdate() + timedelta(days=30)}
     code, criterion, period = get.get("branch", ""), get.get("criterion", ""), get.get("period")
     if len(code) > 32 or len(criterion) > 16:
         return initial
@@ -340,7 +340,7 @@ def rectification_bulk(request, code):
         )
     branches = [rating.unit for rating in lost]
     form = BulkForm(request.POST if request.method == "POST" else None, branches=branches,
-                    initial={"deadline": timezone.localdate().replace(day=28)})  # fmt: skip
+                    initial={"deadline": timezone.localdate() + timedelta(days=30)})  # fmt: skip
     if form.is_bound and form.is_valid():
         chosen = set(form.cleaned_data["selected"])
         items = [
