@@ -356,3 +356,25 @@ def test_counts_by_child_unit(tree, personas):
         tree.township_a.path: {Status.OPEN: 1, Status.DONE: 1},
         tree.township_b.path: {Status.OPEN: 1},
     }
+
+
+# The demo.
+
+
+def test_the_demo_has_items_consistent_with_its_ratings(db):
+    from branches.demo.hierarchy import demo_seed
+    from branches.demo.values import demo_values_seed
+
+    demo_seed(scale="town")
+    demo_values_seed(seed=2026)
+    items = list(Rectification.objects.select_related("criterion"))
+    statuses = sorted(i.status for i in items)
+    assert statuses == sorted(
+        [Status.OPEN, Status.IN_PROGRESS, Status.OVERDUE, Status.DONE, Status.VERIFIED]
+    )
+    flagged = [i for i in items if i.still_failing]
+    assert [i.status for i in flagged] == [Status.DONE]
+    verified = next(i for i in items if i.status == Status.VERIFIED)
+    assert verified.closed_at < verified.verified_at
+    assert all(i.created_at <= (i.closed_at or i.created_at) for i in items)
+    assert all(i.criterion is not None for i in items)
