@@ -231,8 +231,12 @@ def test_permission_matrix(persona, page, item, tree, personas, login):
         assert (nav in home) == (persona != "grid_worker")
 
 
-def test_odd_ids_are_404(personas, login):
+def test_odd_ids_and_prefills_are_not_errors(personas, login):
     client = login(personas.admin)
+    create = reverse("rectification_create")
+    # A NUL in the query is refused by the middleware (400) before the view.
+    assert client.get(create, {"branch": "4\x001", "criterion": "\x00"}).status_code == 400
+    assert client.get(create, {"branch": "9" * 99, "period": "x"}).status_code == 200
     assert client.get("/rectifications/99999999999/").status_code == 404
     assert client.get("/rectifications/1/evidence/99999999999/").status_code == 404
     bad_step = client.post("/rectifications/99999/", {"step": "x"})
