@@ -21,6 +21,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from branches.api.criteria import CriteriaSetViewSet
 from branches.api.fields import DetailSerializer, PeriodField
 from branches.api.ratings import RatingViewSet
+from branches.api.rectification import RectificationViewSet
 from branches.api.reports import MonthlyReportViewSet
 from branches.api.units import OrgUnitPagination, OrgUnitViewSet
 from governance.models import Notification, User
@@ -291,6 +292,7 @@ router.register("criteria-sets", CriteriaSetViewSet, basename="criteria-set")
 router.register("reports", MonthlyReportViewSet, basename="report")
 router.register("ratings", RatingViewSet, basename="rating")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("rectifications", RectificationViewSet, basename="rectification")
 
 api_urlpatterns = [
     path("auth/token/", token_obtain, name="api-token"),

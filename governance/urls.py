@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from branches.views import exports
+from branches.views import rectification as rectification_views
 from governance import views
 from governance.api import api_urlpatterns
 
@@ -22,6 +23,32 @@ urlpatterns = [
     path("notifications/<int:pk>/", views.notification_open, name="notification_open"),
     path("exports/", exports.export_centre, name="export_centre"),
     path("exports/log/", exports.export_log_list, name="export_log"),
+    path("rectifications/", rectification_views.rectification_list, name="rectification_list"),
+    path(
+        "rectifications/new/",
+        rectification_views.rectification_create,
+        name="rectification_create",
+    ),
+    path(
+        "rectifications/<int:pk>/",
+        rectification_views.rectification_detail,
+        name="rectification_detail",
+    ),
+    path(
+        "rectifications/<int:pk>/edit/",
+        rectification_views.rectification_edit,
+        name="rectification_edit",
+    ),
+    path(
+        "rectifications/<int:pk>/evidence/<int:evidence_id>/",
+        rectification_views.rectification_evidence,
+        name="rectification_evidence",
+    ),
+    path(
+        "rectifications/bulk/<str:code>/",
+        rectification_views.rectification_bulk,
+        name="rectification_bulk",
+    ),
     path("units/", include("branches.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),

@@ -33,6 +33,9 @@ from branches.models import (
     OrgUnit,
     RecomputeChunk,
     RecomputeRun,
+    Rectification,
+    RectificationEvent,
+    RectificationEvidence,
     ReportEvent,
     ReportValue,
     StarAssessment,
@@ -594,6 +597,9 @@ def demo_reset() -> None:
     # Plain DELETEs: the ORM would load every row and write a deletion history row for each
     # (minutes at province scale); the demo's history starts over with the demo.
     scorecards = [
+        RectificationEvent,
+        RectificationEvidence,
+        Rectification,
         RecomputeChunk,
         RecomputeRun,
         Evidence,

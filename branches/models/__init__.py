@@ -8,6 +8,12 @@ from branches.models.assessments import (
 )
 from branches.models.criteria import CriteriaSet, Criterion
 from branches.models.exports import ExportLog, ExportLogQuerySet
+from branches.models.rectification import (
+    Rectification,
+    RectificationEvent,
+    RectificationEvidence,
+    RectificationQuerySet,
+)
 from branches.models.reports import (
     Evidence,
     MonthlyReport,
@@ -38,6 +44,10 @@ __all__ = [
     "RatingRollup",
     "RecomputeChunk",
     "RecomputeRun",
+    "Rectification",
+    "RectificationEvent",
+    "RectificationEvidence",
+    "RectificationQuerySet",
     "ReportEvent",
     "ReportEventQuerySet",
     "ReportValue",

@@ -257,6 +257,10 @@ def ratings_recompute(
     if result.written:
         whole = unit_ids is None and under is None
         rollups.rollups_refresh(period, kind, None if whole else (path for _pk, path, _a in units))
+    # Closed rectification items whose criterion now passes (or still fails) in this month.
+    from branches.services.rectification import rectifications_verify
+
+    rectifications_verify(period=period, kind=kind, unit_ids=unit_ids, under=under)
     return result
 
 

@@ -19,6 +19,7 @@ from branches.models import BranchRating, OrgUnit, Rating
 from branches.periods import month_label
 from branches.services import dashboards, runs
 from branches.services.workflow import PERIOD_YEARS, parse_period
+from branches.views.rectification import scorecard_rectify
 from branches.views.units import breadcrumbs_for, get_unit_for_user
 
 BRANCHES_PAGE_SIZE = 50
@@ -135,10 +136,13 @@ def scorecard(request, code):
     period = period or dashboards.latest_period(
         BranchRating.objects.visible_to(user).filter(unit=unit), kind=kind
     )
+    card = dashboards.scorecard(user, unit, period=period, kind=kind) if period else None
     context |= {
         "nav": _period_nav(period, kind) if period else None,
-        "card": dashboards.scorecard(user, unit, period=period, kind=kind) if period else None,
+        "card": card,
         "history_year": period.year if period else None,
+        # Failed criteria to open a rectification item from, and the open items.
+        "rectify": scorecard_rectify(user, unit, card, period=period, kind=kind),
     }
     return render(request, "branches/scorecard.html", context)
 

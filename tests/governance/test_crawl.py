@@ -194,6 +194,9 @@ def test_every_page_a_demo_persona_can_reach_answers_without_error_and_inside_th
     ]
     assert not outside, outside
     assert len(visited) > 10, visited
+    # The rectification pages (问题清单) are reached from the navigation by every reader.
+    reached = any(url.startswith("/rectifications/") for url, status in visited if status == 200)
+    assert reached == user.can_read_rectifications
     # The same pages for a unit of the same level outside the jurisdiction: never a 200.
     for url, code, level in first_per_view(visited, paths):
         stranger = OrgUnit.objects.filter(level=level).exclude(path__startswith=scope).first()
