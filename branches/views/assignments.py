@@ -185,6 +185,7 @@ def pairing_suggestions(request, code):
 @require_POST
 def pairing_confirm_new(request, code):
     """Confirm a suggested pair in one step (the suggestions page's button)."""
+    _require_reader(request.user)
     county = service.get_county_for_user(request.user, code)
     strong = _scoped_unit(request.user, request.POST.get("strong", ""))
     weak = _scoped_unit(request.user, request.POST.get("weak", ""))
@@ -225,6 +226,7 @@ def _suggestions_url(county: OrgUnit) -> str:
 @login_required
 @require_POST
 def pairing_end(request, pk):
+    _require_reader(request.user)
     pairing = service.get_pairing_for_user(request.user, pk)
     try:
         service.pairing_end(pairing=pairing, user=request.user)
@@ -242,6 +244,7 @@ def pairing_end(request, pk):
 @login_required
 @require_POST
 def pairing_confirm(request, pk):
+    _require_reader(request.user)
     pairing = service.get_pairing_for_user(request.user, pk)
     try:
         service.pairing_confirm(pairing=pairing, user=request.user)
