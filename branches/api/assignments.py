@@ -193,6 +193,7 @@ class AssignmentViewSet(
             LeaderAssignment.objects.visible_to(self.request.user)
             .select_related("leader", "branch", "created_by")
             .annotate(visit_count=Count("visits"))
+            .order_by("-year", "branch__path", "id")
         )
 
     def get_object(self):
