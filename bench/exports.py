@@ -45,10 +45,7 @@ COPY (
     SELECT to_char(r.period, 'YYYY-MM'), u.code, u.name, city.name, county.name, town.name,
         CASE r.area_type WHEN 'RURAL' THEN '农村' ELSE '城市社区' END, r.level,
         r.has_star_1, r.has_star_2, r.has_star_3, r.has_star_4, r.has_star_5, r.veto,
-        (SELECT string_agg(DISTINCT g.gap, '；')
-         FROM branches_starassessment s, jsonb_array_elements_text(s.gaps) AS g(gap)
-         WHERE s.unit_id = r.unit_id AND s.period = r.period AND s.kind = r.kind
-           AND NOT s.is_met),
+        r.gaps_text,
         to_char(r.computed_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS')
     FROM branches_branchrating r
     JOIN branches_orgunit u ON u.id = r.unit_id

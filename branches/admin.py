@@ -19,6 +19,9 @@ from branches.models import (
     OrgUnit,
     RecomputeChunk,
     RecomputeRun,
+    Rectification,
+    RectificationEvent,
+    RectificationEvidence,
     assessment_paths_refresh,
 )
 from branches.services.criteria import criteria_set_copy
@@ -355,3 +358,45 @@ class ExportLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class RectificationEventInline(admin.TabularInline):
+    model = RectificationEvent
+    fields = ["occurred_at", "action", "from_status", "to_status", "actor_name", "note"]
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class RectificationEvidenceInline(admin.TabularInline):
+    model = RectificationEvidence
+    fields = ["original_name", "file", "size", "uploaded_by", "uploaded_at"]
+    readonly_fields = fields
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Rectification)
+class RectificationAdmin(SimpleHistoryAdmin):
+    """Rectification items; the workflow lives on the portal's pages (this is for repairs)."""
+
+    list_display = ["branch", "problem", "status", "still_failing", "deadline", "source"]
+    list_filter = ["status", "still_failing", "source"]
+    search_fields = ["branch__name", "branch__code", "problem"]
+    date_hierarchy = "deadline"
+    raw_id_fields = ["branch", "criterion", "responsible_unit", "responsible_user"]
+    readonly_fields = [
+        "created_by",
+        "created_at",
+        "closed_by",
+        "closed_at",
+        "verified_at",
+        "version",
+    ]
+    inlines = [RectificationEvidenceInline, RectificationEventInline]
+    list_select_related = ["branch"]

@@ -158,6 +158,9 @@ class StarResult:
     met: bool
     gaps: list[str]
     inputs: dict[str, JSONValue]
+    # The codes of this star's criteria that failed (a star failed by the capstone or by
+    # another star's veto lists none of its own).
+    failed: list[str]
 
 
 @dataclass(slots=True)
@@ -231,12 +234,13 @@ def assess(
     states = states or _NO_STATES
     stars, veto_gaps, wipe_gaps, vetoed = [], [], [], _NO_VETO
     for number, (name, rules) in enumerate(zip(spec.star_names, spec._compiled, strict=True), 1):
-        gaps, inputs = [], {}
+        gaps, inputs, failed = [], {}, []
         for code, veto_scope, check in rules:
             actual, texts, reported_breach = check(last, values, metrics, states)
             inputs[code] = actual
             if not texts:
                 continue
+            failed.append(code)
             if veto_scope is not None and _veto_fires(veto_scope, reported_breach):
                 gap = f"一票否决（{_VETO_LABELS[veto_scope]}）：{name} {texts[0]}"
                 veto_gaps.append(gap)
@@ -249,7 +253,7 @@ def assess(
                     vetoed = veto_scope
             for text in texts:
                 gaps.append(f"{name}：{text}")
-        stars.append(StarResult(number, name, not gaps, gaps, inputs))
+        stars.append(StarResult(number, name, not gaps, gaps, inputs, failed))
     if wipe_gaps:
         _apply_veto_to_all(stars, wipe_gaps)
     elif spec.capstone:

@@ -89,3 +89,11 @@ def recompute_open_month() -> int:
     figures are whole, not just the branches that changed."""
     run = runs.run_request(period=runs.open_month(), origin=RecomputeRun.Origin.OPEN_MONTH)
     return run.pk
+
+
+@shared_task(**RETRY)
+def mark_rectifications_overdue() -> int:
+    """Daily: open rectification items past their deadline become 逾期 (idempotent)."""
+    from branches.services.rectification import rectifications_mark_overdue
+
+    return rectifications_mark_overdue()

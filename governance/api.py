@@ -22,6 +22,7 @@ from branches.api.assignments import AssignmentViewSet, PairingViewSet
 from branches.api.criteria import CriteriaSetViewSet
 from branches.api.fields import DetailSerializer, PeriodField
 from branches.api.ratings import RatingViewSet
+from branches.api.rectification import RectificationViewSet
 from branches.api.reports import MonthlyReportViewSet
 from branches.api.units import OrgUnitPagination, OrgUnitViewSet
 from governance.models import Notification, User
@@ -292,6 +293,7 @@ router.register("criteria-sets", CriteriaSetViewSet, basename="criteria-set")
 router.register("reports", MonthlyReportViewSet, basename="report")
 router.register("ratings", RatingViewSet, basename="rating")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("rectifications", RectificationViewSet, basename="rectification")
 router.register("assignments", AssignmentViewSet, basename="assignment")
 router.register("pairings", PairingViewSet, basename="pairing")
 

@@ -109,6 +109,27 @@ class User(AbstractUser):
         return self.is_superuser or self.role in (self.Role.ADMIN, self.Role.AUDITOR)
 
     @property
+    def can_read_rectifications(self) -> bool:
+        """Rectification items (问题清单) are read by everyone who reads scorecards."""
+        return self.can_read_reports
+
+    @property
+    def can_manage_rectifications(self) -> bool:
+        """Township staff and leaders open, edit and advance items in their jurisdiction
+        (a leader's one write: 督导 is the leaders' job); auditors only read."""
+        return self.is_superuser or self.role in (
+            self.Role.ADMIN,
+            self.Role.LEADER,
+            self.Role.TOWNSHIP_STAFF,
+        )
+
+    @property
+    def can_work_rectifications(self) -> bool:
+        """Who carries out an item: start it, add evidence, close it. Besides the managers,
+        a secretary for their own branch's items."""
+        return self.can_manage_rectifications or self.role == self.Role.SECRETARY
+
+    @property
     def can_unlock_reports(self) -> bool:
         """Unlocking an approved month takes a level above the township (county or higher)."""
         if self.is_superuser or self.role == self.Role.ADMIN:

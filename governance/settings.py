@@ -197,7 +197,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # A report's status, its events' from/to status: one choice set, one schema name.
-    "ENUM_NAME_OVERRIDES": {"ReportStatusEnum": "branches.models.MonthlyReport.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "ReportStatusEnum": "branches.models.MonthlyReport.Status",
+        "RectificationStatusEnum": "branches.models.Rectification.Status",
+    },
 }
 
 # Scripts and styles only from our own static files: no inline <script>, <style> or
@@ -268,6 +271,11 @@ CELERY_BEAT_SCHEDULE = {
     "purge-notifications": {
         "task": "governance.tasks.purge_notifications",
         "schedule": crontab(minute=15, hour=3),
+    },
+    # Rectification items past their deadline are marked 逾期 each day at 00:10 (Shanghai).
+    "mark-rectifications-overdue": {
+        "task": "branches.tasks.mark_rectifications_overdue",
+        "schedule": crontab(minute=10, hour=0),
     },
 }
 NOTIFICATION_RETENTION_DAYS = envint("NOTIFICATION_RETENTION_DAYS", "90")

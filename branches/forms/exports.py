@@ -12,6 +12,7 @@ from branches.services import workflow
 # The longest range one export may cover: two years of months.
 MAX_MONTHS = 24
 UNIT_NOT_FOUND = "unit_not_found"
+UNIT_SUGGESTIONS = 500
 
 
 def months_between(start, end) -> int:
@@ -51,12 +52,16 @@ class ExportForm(forms.Form):
         error_messages={"required": _("请填写截止月份，例如 2026-03。")},
     )
     unit = forms.CharField(
-        label=_("单位编码"),
+        label=_("单位"),
         required=False,
-        max_length=32,
-        help_text=_("留空为您的整个管辖范围；只能填写管辖范围内的单位。"),
-        widget=forms.TextInput(attrs={"class": "form-control", "inputmode": "numeric"}),
-        error_messages={"max_length": _("单位编码最长 %(limit_value)d 位，请检查后重新填写。")},
+        max_length=64,
+        help_text=_("填写单位编码或全称，可从列表中选择；留空为您的整个管辖范围。"),
+        widget=forms.TextInput(
+            attrs={"class": "form-control", "list": "export-units", "autocomplete": "off"}
+        ),
+        error_messages={
+            "max_length": _("单位编码或名称最长 %(limit_value)d 个字，请检查后重新填写。")
+        },
     )
     status = forms.ChoiceField(
         label=_("填报状态"),
@@ -92,6 +97,18 @@ class ExportForm(forms.Form):
         labels = dict(ExportLog.Export.choices)
         self.fields["export"].choices = [(value, labels[value]) for value in allowed]
 
+    def unit_suggestions(self):
+        """The units the picker lists: the user's own and two levels below, down to the
+        townships (a village is found by its code or name)."""
+        own = self.user.unit
+        deepest = min((own.level if own else OrgUnit.Level.PROVINCE) + 2, OrgUnit.Level.TOWNSHIP)
+        return (
+            OrgUnit.objects.visible_to(self.user)
+            .filter(level__lte=deepest)
+            .order_by("path")
+            .values_list("code", "name")[:UNIT_SUGGESTIONS]
+        )
+
     def clean_unit(self) -> OrgUnit:
         code = self.cleaned_data["unit"].strip()
         units = OrgUnit.objects.visible_to(self.user)
@@ -103,9 +120,17 @@ class ExportForm(forms.Form):
             return unit
         unit = units.filter(code=code).first()
         if unit is None:
+            named = list(units.filter(name=code)[:2])
+            if len(named) > 1:
+                raise ValidationError(
+                    _("管辖范围内有多个名为“%(name)s”的单位，请填写单位编码。") % {"name": code}
+                )
+            unit = named[0] if named else None
+        if unit is None:
             # The same answer whether the unit exists elsewhere or not at all.
             raise ValidationError(
-                _("在您的管辖范围内没有编码为“%(code)s”的单位，请检查编码。") % {"code": code},
+                _("在您的管辖范围内没有编码或名称为“%(code)s”的单位，请检查后重新填写。")
+                % {"code": code},
                 code=UNIT_NOT_FOUND,
             )
         return unit

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('branches', '0017_export_log'),
+        ('branches', '0019_rectification'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -9,6 +9,12 @@ from branches.models.assessments import (
 from branches.models.assignments import AssignmentVisit, LeaderAssignment, Pairing
 from branches.models.criteria import CriteriaSet, Criterion
 from branches.models.exports import ExportLog, ExportLogQuerySet
+from branches.models.rectification import (
+    Rectification,
+    RectificationEvent,
+    RectificationEvidence,
+    RectificationQuerySet,
+)
 from branches.models.reports import (
     Evidence,
     MonthlyReport,
@@ -40,6 +46,10 @@ __all__ = [
     "Rating",
     "RecomputeChunk",
     "RecomputeRun",
+    "Rectification",
+    "RectificationEvent",
+    "RectificationEvidence",
+    "RectificationQuerySet",
     "ReportEvent",
     "ReportEventQuerySet",
     "ReportValue",

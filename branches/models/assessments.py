@@ -106,6 +106,9 @@ class StarAssessment(models.Model):
     star_name = models.CharField(_("星名"), max_length=20)
     is_met = models.BooleanField(_("达标"))
     gaps = models.JSONField(_("差距"), default=list)
+    failed_codes = models.JSONField(
+        _("未达标指标"), default=list, help_text=_("本星未达标的指标编码，按指标顺序")
+    )
     inputs = models.JSONField(_("计算依据"), default=dict)
     criteria_set = models.ForeignKey(
         CriteriaSet,
@@ -220,6 +223,9 @@ class BranchRating(models.Model):
     has_star_5 = models.BooleanField(_("第五星"))
     veto = models.CharField(_("一票否决"), max_length=8, choices=Veto.choices, default="NONE")
     gap_count = models.PositiveSmallIntegerField(_("差距数"), default=0)
+    gaps_text = models.TextField(
+        _("未获星差距"), blank=True, default="", help_text=_("未获得各星的差距，以“；”分隔")
+    )
     criteria_set = models.ForeignKey(
         CriteriaSet,
         verbose_name=_("指标体系"),

@@ -4,7 +4,6 @@ the suggestions. Pages, the API and the demo call these functions."""
 from dataclasses import dataclass
 from datetime import date
 
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -20,6 +19,7 @@ from branches.models import (
     OrgUnit,
     Pairing,
     Rating,
+    Rectification,
     jurisdiction_path,
 )
 from branches.services.dashboards import last_closed_month, previous_period
@@ -222,20 +222,11 @@ def _level_changes(unit_ids: list[int]) -> tuple[date, dict[int, int], dict[int,
     return period, now, before
 
 
-def open_rectification_counts(unit_ids: list[int]) -> dict[int, int] | None:
-    """Open rectification items per branch, or None while the rectification model is absent."""
-    try:
-        model = apps.get_model("branches", "Rectification")
-    except LookupError:
-        return None
-    Status = model.Status
-    open_statuses = [
-        getattr(Status, name)
-        for name in ("PENDING", "IN_PROGRESS", "OVERDUE")
-        if hasattr(Status, name)
-    ]
+def open_rectification_counts(unit_ids: list[int]) -> dict[int, int]:
+    """Open rectification items (待整改, 整改中, 逾期) per branch: one grouped query."""
     rows = (
-        model.objects.filter(branch_id__in=unit_ids, status__in=open_statuses)
+        Rectification.objects.open()
+        .filter(branch_id__in=unit_ids)
         .values("branch_id")
         .annotate(n=Count("id"))
         .order_by()
@@ -266,10 +257,10 @@ def leader_branches(user, *, year: int | None = None) -> dict | None:
                 "branch": assignment.branch,
                 "level": level,
                 "change": None if level is None or previous is None else level - previous,
-                "open_items": None if counts is None else counts.get(assignment.branch_id, 0),
+                "open_items": counts.get(assignment.branch_id, 0),
             }
         )
-    return {"year": year, "period": period, "rows": rows, "has_rectification": counts is not None}
+    return {"year": year, "period": period, "rows": rows}
 
 
 def branch_oversight(user, unit: OrgUnit, *, year: int | None = None) -> dict:

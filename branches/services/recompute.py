@@ -52,6 +52,7 @@ STAR_COLUMNS = [
     "star_name",
     "is_met",
     "gaps",
+    "failed_codes",
     "inputs",
     "criteria_set_id",
     "digest",
@@ -70,6 +71,7 @@ RATING_COLUMNS = [
     "has_star_5",
     "veto",
     "gap_count",
+    "gaps_text",
     "criteria_set_id",
     "digest",
     "computed_at",
@@ -223,19 +225,25 @@ def ratings_recompute(
                 metrics=metrics.get(unit_id, _NOTHING),
                 states=states.get(unit_id, _NOTHING),
             )
-            gap_count = 0
+            gap_count, missing = 0, {}
             for star in assessment.stars:
                 gaps, inputs = _dumps(star.gaps), _dumps(star.inputs)
+                failed = _dumps(star.failed)
                 gap_count += len(star.gaps)
-                digest = _digest(path, star.name, star.met, gaps, inputs, set_id)
+                if not star.met:
+                    missing.update(dict.fromkeys(star.gaps))
+                digest = _digest(path, star.name, star.met, gaps, failed, inputs, set_id)
                 yield (unit_id, period_db, kind, star.star, path, star.name, star.met, gaps,
-                       inputs, set_id, digest, computed_at)  # fmt: skip
+                       failed, inputs, set_id, digest, computed_at)  # fmt: skip
             held = [n in assessment.stars_held for n in range(1, 6)]
             veto = str(assessment.vetoed)
-            digest = _digest(path, area_type, assessment.level, *held, veto, gap_count, set_id)
+            gaps_text = gaps_joined(missing)
+            digest = _digest(
+                path, area_type, assessment.level, *held, veto, gap_count, gaps_text, set_id
+            )
             ratings.append(
                 (unit_id, period_db, kind, path, area_type, assessment.level, *held, veto,
-                 gap_count, set_id, digest, computed_at)
+                 gap_count, gaps_text, set_id, digest, computed_at)
             )  # fmt: skip
 
     result.written = _write(
@@ -245,10 +253,20 @@ def ratings_recompute(
         BranchRating, RATING_COLUMNS, RATING_KEY, ratings, stored=stored_ratings, key_positions=(0,)
     )
     result.unchanged = (result.branches - result.without_criteria) * 6 - result.written
+    # Closed rectification items whose criterion now passes (or still fails) in this month.
+    from branches.services.rectification import rectifications_verify
+
+    rectifications_verify(period=period, kind=kind, unit_ids=unit_ids, under=under)
     return result
 
 
 _NOTHING: dict = {}
+
+
+def gaps_joined(gaps: Iterable[str]) -> str:
+    """The gaps of a branch's missing stars as one text, each once (an all-stars veto
+    repeats its gap on every star), in star order: what the ratings export shows."""
+    return "；".join(dict.fromkeys(gaps))
 
 
 def _dumps(data) -> str:
@@ -342,8 +360,11 @@ def _copy(table: str, columns, rows: Iterable[tuple]) -> int:
         return 0
     stream = _CsvStream(chain([first], rows))
     with connection.cursor() as cursor:
+        # CSV reads an empty unquoted field as NULL; every column written is NOT NULL, so
+        # an empty text (a rating without gaps) stays the empty text.
+        names = ", ".join(columns)
         cursor.copy_expert(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)",
+            f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL ({names}))",
             stream,
             COPY_CHUNK,  # the size of each read
         )

@@ -9,9 +9,8 @@ in `branches.spreadsheets.tables`. The unit path (市/县/乡镇) is read once p
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 
-import orjson
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, TextField
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,7 +24,6 @@ from branches.models import (
     Rating,
     ReportEvent,
     ReportValue,
-    StarAssessment,
 )
 from branches.spreadsheets.cells import CHUNK, plain_number
 from branches.spreadsheets.tables import (
@@ -103,27 +101,11 @@ def reports_in(user, unit: OrgUnit, start: date, end: date, status: str = ""):
 # Ratings.
 
 
-def _gaps_by_key(rows) -> Iterator[tuple[tuple, list[str]]]:
-    """((period, unit path), gaps) from (period, path, JSON text of one star's gaps) rows in
-    that order. The JSON is decoded here (orjson) rather than by the field, row by row."""
-    key, gaps = None, {}
-    for period, path, text in rows:
-        if (period, path) != key:
-            if key is not None:
-                yield key, list(gaps)
-            key, gaps = (period, path), {}
-        # An all-stars veto repeats its gap on every star: say it once (dict keeps order).
-        gaps.update(dict.fromkeys(orjson.loads(text)))
-    if key is not None:
-        yield key, list(gaps)
-
-
 def ratings_table(*, user, unit: OrgUnit, start: date, end: date, kind: str) -> Table:
     """One row per rated branch under `unit` and period from `start` to `end`.
 
     Monthly: every month of the range (a 月份 column); annual: the years of the range
-    (a 年度 column). The ratings and the failed stars' gaps are read as two streams in the
-    same order and merged.
+    (a 年度 column).
     """
     annual = kind == Rating.ANNUAL
     if annual:
@@ -155,35 +137,23 @@ def ratings_table(*, user, unit: OrgUnit, start: date, end: date, kind: str) -> 
             "level",
             *(f"has_star_{n}" for n in STARS),
             "veto",
+            "gaps_text",
             "criteria_set_id",
             "computed_at",
         )
     )
-    gaps = (
-        StarAssessment.objects.visible_to(user)
-        .under(unit)
-        .filter(**scope, is_met=False)
-        .order_by("period", "unit_path", "star")
-        .values_list("period", "unit_path", Cast("gaps", TextField()))
-    )
-    return Table(columns, _rating_rows(unit, ratings, gaps, annual=annual))
+    return Table(columns, _rating_rows(unit, ratings, annual=annual))
 
 
-def _rating_rows(unit, ratings, gaps, *, annual: bool) -> Iterator[tuple]:
+def _rating_rows(unit, ratings, *, annual: bool) -> Iterator[tuple]:
     ancestry = unit_ancestry(unit)
     area_types = {value: str(label) for value, label in OrgUnit.AreaType.choices}
     vetoes = {value: str(label) for value, label in BranchRating.Veto.choices}
     marks = {}
     for set_id, names in CriteriaSet.objects.values_list("id", "star_names"):
         marks[set_id] = [(f"✗ {name}", f"✓ {name}") for name in names]
-    failed = _gaps_by_key(gaps.iterator(chunk_size=CHUNK))
-    pending = next(failed, None)
     for row in ratings.iterator(chunk_size=CHUNK):
-        period, path, code, name, area_type, level, s1, s2, s3, s4, s5, veto, set_id, at = row
-        key = (period, path)
-        while pending is not None and pending[0] < key:
-            pending = next(failed, None)
-        own_gaps = pending[1] if pending is not None and pending[0] == key else ()
+        period, path, code, name, area_type, level, s1, s2, s3, s4, s5, veto, gaps, set_id, at = row
         star_marks = marks[set_id]
         yield (
             period.year if annual else period,
@@ -198,7 +168,7 @@ def _rating_rows(unit, ratings, gaps, *, annual: bool) -> Iterator[tuple]:
             star_marks[3][s4],
             star_marks[4][s5],
             vetoes[veto],
-            "；".join(own_gaps),
+            gaps,
             at,
         )
 

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from branches.models import AssignmentVisit, LeaderAssignment, Rating
+from branches.models import AssignmentVisit, LeaderAssignment, Rating, Rectification
 from branches.services import assignments as service
 from governance.models import User
 from tests.branches.test_exports import rate
@@ -104,7 +104,10 @@ def test_the_same_assignment_twice_is_refused_with_a_message_and_by_the_database
         )
     # Another year is another assignment.
     service.assignment_create(
-        user=personas.county_leader, leader=personas.county_leader, branch=tree.village_a1, year=2027
+        user=personas.county_leader,
+        leader=personas.county_leader,
+        branch=tree.village_a1,
+        year=2027,
     )
 
 
@@ -209,6 +212,22 @@ def test_the_leaders_home_lists_their_branches_with_level_and_change(
     assert service.leader_branches(personas.staff_a) is None
 
 
+def test_the_leaders_home_counts_the_open_rectification_items(tree, personas, login, assignment):
+    Status = Rectification.Status
+    for status in (Status.OPEN, Status.IN_PROGRESS, Status.OVERDUE, Status.DONE, Status.VERIFIED):
+        Rectification.objects.create(
+            branch=tree.village_a1,
+            period=MARCH,
+            problem="台账不全",
+            deadline=date(2026, 4, 30),
+            status=status,
+        )
+    rows = service.leader_branches(personas.county_leader)["rows"]
+    assert [r["open_items"] for r in rows] == [3]
+    text = login(personas.county_leader).get(reverse("home")).content.decode()
+    assert '<span class="badge text-bg-warning">3</span>' in text
+
+
 def test_the_branch_page_names_its_leader(tree, personas, login, assignment):
     text = login(personas.staff_a).get(reverse("branches:unit_detail", args=["410102001001"]))
     text = text.content.decode()
@@ -224,7 +243,7 @@ def test_the_home_list_reads_a_fixed_number_of_queries(
             user=personas.admin, leader=personas.county_leader, branch=unit, year=2026
         )
         rate(unit, stars=(2,), period=MARCH, kind=Rating.MONTHLY)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         assert len(service.leader_branches(personas.county_leader)["rows"]) == 3
 
 

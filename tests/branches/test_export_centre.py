@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from branches.forms.units import UNIT_EDITABLE_FIELDS
-from branches.models import Evidence, ExportLog, Rating, ReportEvent, ReportValue
+from branches.models import Evidence, ExportLog, OrgUnit, Rating, ReportEvent, ReportValue
 from branches.services import workflow
 from branches.services.units import unit_update
 from branches.spreadsheets import tables
@@ -146,7 +146,7 @@ def test_permission_matrix(export, fmt, persona, unit, personas, tree, login):
     else:
         assert not logged.exists()
     if expected == 404:
-        assert "在您的管辖范围内没有编码为" in response.content.decode()
+        assert "在您的管辖范围内没有编码或名称为" in response.content.decode()
 
 
 # The form's checks: what is wrong and how to fix it, never a 500.
@@ -167,9 +167,9 @@ def test_permission_matrix(export, fmt, persona, unit, personas, tree, login):
         ({"format": "pdf"}, 400, "文件格式只能是 CSV 或 Excel"),
         ({"export": "SECRETS"}, 400, "请从列表中选择要导出的内容"),
         ({"export": ""}, 400, "请选择要导出的内容"),
-        ({"unit": "9" * 40}, 400, "单位编码最长 32 位"),
+        ({"unit": "9" * 70}, 400, "单位编码或名称最长 64 个字"),
         ({"unit": "41\x00"}, 400, ""),
-        ({"unit": "999999"}, 404, "在您的管辖范围内没有编码为“999999”的单位"),
+        ({"unit": "999999"}, 404, "在您的管辖范围内没有编码或名称为“999999”的单位"),
     ],
 )
 def test_a_bad_request_says_what_is_wrong(params, status, message, personas, login):
@@ -555,3 +555,22 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(export, tree, persona
     many_queries, many = exported()
     assert len(many) > len(few)
     assert many_queries == few_queries, (few_queries, many_queries)
+
+
+def test_a_unit_is_picked_by_name_or_code_from_the_units_in_scope(tree, personas, login):
+    client = login(personas.county_leader)
+    page = client.get(reverse("export_centre")).content.decode()
+    assert f'<option value="{tree.township_a.code}">{tree.township_a.name}</option>' in page
+    assert tree.other_county.code not in page
+    by_name = download(client, Export.RATINGS, unit=tree.township_a.name)
+    assert by_name.status_code == 200
+    assert ExportLog.objects.get(user=personas.county_leader).unit == tree.township_a
+    # A name outside the jurisdiction is answered like a name that does not exist.
+    assert download(client, Export.RATINGS, unit=tree.other_county.name).status_code == 404
+
+
+def test_a_name_shared_by_two_units_asks_for_the_code(tree, personas, login):
+    OrgUnitFactory(parent=tree.township_b, name=tree.village_a1.name, level=OrgUnit.Level.VILLAGE)
+    response = download(login(personas.county_leader), Export.RATINGS, unit=tree.village_a1.name)
+    assert response.status_code == 400
+    assert "有多个名为" in response.content.decode()

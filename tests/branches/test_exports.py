@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from branches.models import BranchRating, CriteriaSet, MonthlyReport, Rating, StarAssessment
 from branches.services import workflow
+from branches.services.recompute import gaps_joined
 from branches.services.workflow import ValueInput
 from branches.spreadsheets import cells, month_sheet
 from tests.branches.factories import OrgUnitFactory
@@ -45,6 +46,9 @@ def rate(unit, *, stars=(), gaps=None, veto="NONE", period=MARCH, kind=Rating.MO
         **{f"has_star_{n}": n in stars for n in range(1, 6)},
         veto=veto,
         gap_count=sum(len(g) for g in gaps.values()),
+        gaps_text=gaps_joined(
+            gap for n in range(1, 6) if n not in stars for gap in gaps.get(n, [])
+        ),
     )
     StarAssessment.objects.bulk_create(
         StarAssessment(

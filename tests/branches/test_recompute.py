@@ -1,9 +1,11 @@
+import importlib
 import threading
 from datetime import date
 from decimal import Decimal
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
@@ -78,6 +80,7 @@ def test_each_failure_is_explained_with_the_star_and_the_rule(tree, criteria):
     eco = StarAssessment.objects.get(unit=tree.village_a2, period=MARCH, star=3)
     assert not eco.is_met
     assert eco.gaps == ["生态宜居星：卫生厕所普及率 85% < 90%"]
+    assert eco.failed_codes == ["EC-02"]
     assert eco.inputs["EC-02"] == "85"
     rating = BranchRating.objects.get(unit=tree.village_a2, period=MARCH)
     assert (rating.level, rating.has_star_3, rating.has_star_1) == (3, False, False)
@@ -94,6 +97,9 @@ def test_a_veto_removes_every_star(tree, criteria):
     veto = "一票否决（全部星）：平安法治星 重大安全生产事故或群体性事件 1件 > 0件（3月）"
     stored = StarAssessment.objects.filter(unit=tree.village_a2, period=MARCH).order_by("star")
     assert [star.gaps for star in stored] == [[veto]] * 5
+    # Only the vetoing star's own criterion failed; the others lost their star to it.
+    assert [star.failed_codes for star in stored] == [[], [], [], ["VT-02"], []]
+    assert rating.gaps_text == veto
 
 
 @pytest.mark.parametrize(
@@ -427,3 +433,57 @@ def test_correcting_a_closed_year_recomputes_its_annual_rating(tree):
     recompute.branch_month_recompute(unit_id=unit.pk, period=date(2025, 12, 1))
     annual = BranchRating.objects.get(unit=unit, kind="ANNUAL")
     assert (annual.period, annual.level, annual.has_star_3) == (date(2025, 1, 1), 3, False)
+
+
+def test_the_rating_keeps_the_gaps_of_its_missing_stars_and_their_codes(tree, criteria):
+    put_reports(tree.village_a2, criteria, [1, 3], **{"EC-02": Decimal(85)})
+    recompute.ratings_recompute(period=MARCH, unit_ids=[tree.village_a2.pk])
+    stars = StarAssessment.objects.filter(unit=tree.village_a2, period=MARCH).order_by("star")
+    rating = BranchRating.objects.get(unit=tree.village_a2, period=MARCH)
+    assert rating.gaps_text == "；".join(
+        gap for star in stars if not star.is_met for gap in star.gaps
+    )
+    party = stars[0]
+    # Months without a value fail their criteria too; the capstone names no criterion.
+    assert party.failed_codes == ["BR-01", "BR-05", "VT-01"]
+    assert party.gaps[-1] == "支部过硬星：需先获得其他四颗星"
+    assert stars[2].failed_codes[0] == "EC-02"
+
+
+def test_the_migration_derives_the_failed_codes_the_engine_records(tree, criteria):
+    """Rows rated before 0018 get their codes from their gap texts: the same codes."""
+    backfill = importlib.import_module("branches.migrations.0018_rating_failed_codes")
+    put_reports(tree.village_a1, criteria, [1, 3], **{"SA-05": Decimal(0), "CI-04": Decimal(50)})
+    put_reports(tree.village_a2, criteria, [1, 2, 3], **{"VT-02": Decimal(1)})
+    put_reports(tree.village_b1, criteria, [2], status=Status.RETURNED)
+    recompute.ratings_recompute(period=MARCH)
+    titles = {}
+    for criteria_set in criteria.values():
+        for c in criteria_set.criteria.order_by("order", "code"):
+            titles.setdefault((criteria_set.pk, c.star), []).append((c.code, c.title))
+    stored = StarAssessment.objects.filter(period=MARCH, is_met=False)
+    assert stored.count() > 10
+    for star in stored:
+        derived = backfill.failed_codes(
+            star.star_name, star.gaps, titles[star.criteria_set_id, star.star]
+        )
+        assert derived == star.failed_codes, star.gaps
+
+
+def test_the_migration_fills_the_rows_rated_before_it(tree, criteria):
+    backfill = importlib.import_module("branches.migrations.0018_rating_failed_codes")
+    put_reports(tree.village_a1, criteria, [1, 3], **{"EC-02": Decimal(85)})
+    put_reports(tree.village_a2, criteria, [1, 2, 3], **{"VT-02": Decimal(1)})
+    recompute.ratings_recompute(period=MARCH)
+    engine = {
+        "stars": list(StarAssessment.objects.order_by("pk").values_list("failed_codes", flat=True)),
+        "ratings": list(BranchRating.objects.order_by("pk").values_list("gaps_text", flat=True)),
+    }
+    StarAssessment.objects.update(failed_codes=[])
+    BranchRating.objects.update(gaps_text="")
+    backfill.backfill(django_apps, None)
+    assert {
+        "stars": list(StarAssessment.objects.order_by("pk").values_list("failed_codes", flat=True)),
+        "ratings": list(BranchRating.objects.order_by("pk").values_list("gaps_text", flat=True)),
+    } == engine
+    assert any(engine["stars"]) and any(engine["ratings"])
