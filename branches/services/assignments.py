@@ -95,10 +95,7 @@ def get_county_for_user(user, code: str) -> OrgUnit:
 
 
 def counties_for(user):
-    """The counties a user may pick: those in their jurisdiction, or the one above them."""
-    scope = jurisdiction_path(user)
-    if scope is None:
-        return OrgUnit.objects.none()
+    """The counties a user may pick: those in their jurisdiction."""
     return OrgUnit.objects.visible_to(user).filter(level=County).order_by("path")
 
 
@@ -280,7 +277,12 @@ def branch_oversight(user, unit: OrgUnit, *, year: int | None = None) -> dict:
     partners = [
         (p, p.strong if p.weak_id == unit.pk else p.weak, p.weak_id == unit.pk) for p in pairings
     ]
-    return {"year": year, "assignments": assignments, "partners": partners}
+    return {
+        "year": year,
+        "assignments": assignments,
+        "partners": partners,
+        "can_manage": can_manage(user),
+    }
 
 
 # 结对: suggestions.
