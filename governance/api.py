@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from branches.api.assignments import AssignmentViewSet, PairingViewSet
 from branches.api.criteria import CriteriaSetViewSet
 from branches.api.fields import DetailSerializer, PeriodField
 from branches.api.ratings import RatingViewSet
@@ -293,6 +294,8 @@ router.register("reports", MonthlyReportViewSet, basename="report")
 router.register("ratings", RatingViewSet, basename="rating")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("rectifications", RectificationViewSet, basename="rectification")
+router.register("assignments", AssignmentViewSet, basename="assignment")
+router.register("pairings", PairingViewSet, basename="pairing")
 
 api_urlpatterns = [
     path("auth/token/", token_obtain, name="api-token"),

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from branches.views import exports
+from branches.views import assignments, exports
 from branches.views import rectification as rectification_views
 from governance import views
 from governance.api import api_urlpatterns
@@ -48,6 +48,22 @@ urlpatterns = [
         "rectifications/bulk/<str:code>/",
         rectification_views.rectification_bulk,
         name="rectification_bulk",
+    ),
+    path("assignments/", assignments.assignment_list, name="assignment_list"),
+    path("assignments/new/", assignments.assignment_create, name="assignment_create"),
+    path("assignments/<str:pk>/", assignments.assignment_detail, name="assignment_detail"),
+    path("pairings/", assignments.pairing_list, name="pairing_list"),
+    path("pairings/<str:pk>/confirm/", assignments.pairing_confirm, name="pairing_confirm"),
+    path("pairings/<str:pk>/end/", assignments.pairing_end, name="pairing_end"),
+    path(
+        "pairings/county/<str:code>/",
+        assignments.pairing_suggestions,
+        name="pairing_suggestions",
+    ),
+    path(
+        "pairings/county/<str:code>/confirm/",
+        assignments.pairing_confirm_new,
+        name="pairing_confirm_new",
     ),
     path("units/", include("branches.urls")),
     path("admin/", admin.site.urls),

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from branches.models import OrgUnit
 from branches.services import dashboards
+from branches.services.assignments import leader_branches
 from branches.views.workbench import workbench_context
 from governance.middleware import is_api_request
 from governance.models import Notification
@@ -54,6 +55,7 @@ def home(request):
         "governance/home.html",
         {
             "workbench": workbench,
+            "leader_branches": leader_branches(request.user),
             "show_overview": show_overview,
             "overview": dashboards.jurisdiction_overview(request.user, unit)
             if show_overview

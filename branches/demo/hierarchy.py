@@ -27,10 +27,13 @@ from simple_history.utils import bulk_create_with_history
 
 from branches.demo.users import DEMO_PASSWORD, DEMO_USERNAMES, demo_users_create
 from branches.models import (
+    AssignmentVisit,
     BranchRating,
     Evidence,
+    LeaderAssignment,
     MonthlyReport,
     OrgUnit,
+    Pairing,
     RecomputeChunk,
     RecomputeRun,
     Rectification,
@@ -616,8 +619,10 @@ def demo_reset() -> None:
         for rel in ReportEvent._meta.related_objects
         if rel.related_model not in scorecards
     ]
+    # 包联 and 结对 name units and accounts (PROTECT): they go before either.
+    oversight = [AssignmentVisit, LeaderAssignment, Pairing]
     with connection.cursor() as cursor:
-        for model in [*above, *scorecards]:
+        for model in [*oversight, *above, *scorecards]:
             for table in _tables(model):
                 cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
     User = get_user_model()

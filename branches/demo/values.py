@@ -28,6 +28,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from branches.demo.evidence import evidence_files_write, pdf_bytes, png_bytes
+from branches.demo.oversight import demo_oversight_seed
 from branches.demo.rectification import demo_rectifications_seed
 from branches.demo.users import Staff, township_staff
 from branches.metrics import report_due_date
@@ -425,6 +426,7 @@ def demo_values_seed(*, seed: int, today: date | None = None) -> ValuesResult:
     _rate_open_month(today.replace(day=1))
     if this_year or last_year:
         demo_rectifications_seed(last_closed=months[-1], today=today)
+    demo_oversight_seed()
     statistics_refresh(
         MonthlyReport, ReportEvent, ReportValue, Evidence, StarAssessment, BranchRating
     )

@@ -6,6 +6,7 @@ from branches.models.assessments import (
     StarAssessment,
     assessment_paths_refresh,
 )
+from branches.models.assignments import AssignmentVisit, LeaderAssignment, Pairing
 from branches.models.criteria import CriteriaSet, Criterion
 from branches.models.exports import ExportLog, ExportLogQuerySet
 from branches.models.rectification import (
@@ -29,17 +30,20 @@ from branches.models.runs import RecomputeChunk, RecomputeRun
 from branches.models.units import OrgUnit, OrgUnitManager, OrgUnitQuerySet, jurisdiction_path
 
 __all__ = [
+    "AssignmentVisit",
     "BranchRating",
     "CriteriaSet",
     "Criterion",
     "Evidence",
     "ExportLog",
     "ExportLogQuerySet",
+    "LeaderAssignment",
     "MonthlyReport",
     "MonthlyReportQuerySet",
     "OrgUnit",
     "OrgUnitManager",
     "OrgUnitQuerySet",
+    "Pairing",
     "Rating",
     "RatingRollup",
     "RecomputeChunk",

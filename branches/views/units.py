@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from branches.forms.units import UnitForm, UnitImportForm
 from branches.models import OrgUnit, jurisdiction_path
+from branches.services.assignments import branch_oversight
 from branches.services.unit_import import UNIT_COLUMNS, units_import
 from branches.services.units import UnitChangedError, unit_update
 from branches.spreadsheets.reading import more_errors_message
@@ -95,6 +96,9 @@ def unit_detail(request, code):
             "page": page,
             "rows": _with_counts(page.object_list),
             "this_month": f"{timezone.localdate():%Y-%m}",
+            "oversight": branch_oversight(request.user, unit)
+            if unit.is_rated and request.user.can_read_reports
+            else None,
         },
     )
 

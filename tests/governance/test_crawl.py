@@ -197,6 +197,11 @@ def test_every_page_a_demo_persona_can_reach_answers_without_error_and_inside_th
     # The rectification pages (问题清单) are reached from the navigation by every reader.
     reached = any(url.startswith("/rectifications/") for url, status in visited if status == 200)
     assert reached == user.can_read_rectifications
+    # 包联 and 结对 are linked in the navigation of every role that reads them.
+    if user.can_read_reports and user.role != User.Role.SECRETARY:
+        urls = [url for url, _status in visited]
+        for prefix in ("/assignments/", "/pairings/"):
+            assert any(url.startswith(prefix) for url in urls), prefix
     # The same pages for a unit of the same level outside the jurisdiction: never a 200.
     for url, code, level in first_per_view(visited, paths):
         stranger = OrgUnit.objects.filter(level=level).exclude(path__startswith=scope).first()
