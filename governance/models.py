@@ -302,10 +302,6 @@ class SupervisionReport(models.Model):
     def __str__(self):
         return f"{self.unit} {month_label(self.period)} 第{self.version}版"
 
-    @property
-    def is_published(self) -> bool:
-        return self.status == self.Status.PUBLISHED
-
     def save(self, *args, **kwargs):
         """Refuse to change the snapshot of a report already published."""
         if self.pk:
@@ -319,3 +315,7 @@ class SupervisionReport(models.Model):
             ):
                 raise PublishedSnapshotError(_("已发布的通报内容不能修改，请重新生成新版本。"))
         super().save(*args, **kwargs)
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED

@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from branches.views import exports
-from governance import views
+from governance import supervision_views, views
 from governance.api import api_urlpatterns
 
 urlpatterns = [
@@ -22,6 +22,25 @@ urlpatterns = [
     path("notifications/<int:pk>/", views.notification_open, name="notification_open"),
     path("exports/", exports.export_centre, name="export_centre"),
     path("exports/log/", exports.export_log_list, name="export_log"),
+    path("supervision/", supervision_views.supervision_list, name="supervision_list"),
+    path(
+        "supervision/generate/",
+        supervision_views.supervision_generate,
+        name="supervision_generate",
+    ),
+    path("supervision/<int:pk>/", supervision_views.supervision_detail, name="supervision_detail"),
+    path(
+        "supervision/<int:pk>/publish/",
+        supervision_views.supervision_publish,
+        name="supervision_publish",
+    ),
+    path(
+        "supervision/<int:pk>/regenerate/",
+        supervision_views.supervision_regenerate,
+        name="supervision_regenerate",
+    ),
+    path("supervision/<int:pk>/pdf/", supervision_views.supervision_pdf, name="supervision_pdf"),
+    path("supervision/<int:pk>/xlsx/", supervision_views.supervision_xlsx, name="supervision_xlsx"),
     path("units/", include("branches.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),
