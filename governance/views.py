@@ -21,6 +21,7 @@ from branches.services import dashboards
 from branches.views.workbench import workbench_context
 from governance.middleware import is_api_request
 from governance.models import Notification
+from governance.services import supervision
 from governance.services.notifications import (
     notification_mark_read,
     notifications_mark_all_read,
@@ -54,6 +55,7 @@ def home(request):
         "governance/home.html",
         {
             "workbench": workbench,
+            "supervision_reports": supervision.home_reports(request.user),
             "show_overview": show_overview,
             "overview": dashboards.jurisdiction_overview(request.user, unit)
             if show_overview

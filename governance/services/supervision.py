@@ -27,6 +27,7 @@ from branches.models import (
 )
 from branches.periods import month_label
 from branches.services.workbench import is_late
+from branches.services.workflow import parse_period  # noqa: F401 - the API's month parser
 from governance.models import SupervisionReport
 
 STEP = OrgUnit.steplen

@@ -1,0 +1,6 @@
+"""Signals other apps listen to (branches never imports them)."""
+
+from django.dispatch import Signal
+
+# Sent after the commit that records a recompute run's completion, with `run_id`.
+run_finished = Signal()
