@@ -262,9 +262,9 @@ def _snapshot(period, path, name, level, nodes, children, titles) -> dict:
     ranking.sort(key=lambda row: (-row["average"], -row["share_3plus"], row["name"]))
     missed = sorted(node.codes.items(), key=lambda pair: (-pair[1], pair[0]))[:MISSED_CRITERIA]
     return {
-        "unit": {"name": name, "level": OrgUnit.Level(level).label, "path": path},
+        "unit": {"name": name, "level": str(OrgUnit.Level(level).label), "path": path},
         "period": period.isoformat(),
-        "period_label": month_label(period),
+        "period_label": str(month_label(period)),
         "due_date": report_due_date(period).isoformat(),
         "headline": {
             **headline,
