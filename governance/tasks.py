@@ -36,3 +36,20 @@ def supervision_after_run(sender, run_id: int, **kwargs) -> None:
     ).first()
     if run is not None:
         generate_supervision_reports.delay(run.period.isoformat())
+
+
+def supervision_after_demo(sender, months, **kwargs) -> None:
+    """The demo's last closed month gets its reports: drafts, the demo county's published by
+    the demo county leader (so that a demo walk shows both)."""
+    from governance.models import SupervisionReport, User
+    from governance.services.supervision import report_publish, reports_generate
+
+    if not months:
+        return
+    reports_generate(months[-1])
+    county_leader = User.objects.filter(username="demo_xian").select_related("unit").first()
+    report = SupervisionReport.objects.filter(
+        period=months[-1], is_latest=True, unit=getattr(county_leader, "unit", None)
+    ).first()
+    if report is not None and not report.is_published:
+        report_publish(county_leader, report)

@@ -63,7 +63,7 @@ def leader(unit, role=User.Role.LEADER, **kwargs):
 
 @pytest.mark.django_db
 def test_every_report_unit_gets_one_draft_with_the_figures_of_its_jurisdiction():
-    province, county = tree(2, 3)
+    _province, county = tree(2, 3)
     result = supervision.reports_generate(PERIOD)
     assert result["created"] == 1 + 1 + 1 + 2
     report = SupervisionReport.objects.get(unit=county)
@@ -222,7 +222,7 @@ def test_the_pdf_renders_the_unit_name_in_chinese(client):
 # The access matrix: (role, where) -> expected status of read / act.
 @pytest.fixture
 def world():
-    province, county = tree(2, 1)
+    _province, county = tree(2, 1)
     city = OrgUnit.objects.get_parent(county)
     other_county = OrgUnitFactory(parent=city, level=L.COUNTY, name="别的县")
     other_township = OrgUnitFactory(parent=other_county, level=L.TOWNSHIP, name="别的镇")
