@@ -2,6 +2,8 @@
 versions, publish, regenerate, generate on demand, and the PDF and XLSX downloads. One
 access rule for all of them and the API: `report_for_user`."""
 
+from datetime import date
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -98,6 +100,8 @@ def supervision_detail(request, pk):
             **report_context(report),
             "versions": versions.order_by("-version"),
             "may_publish": request.user.can_publish_supervision,
+            "may_rectify": request.user.can_manage_rectifications
+            and bool(report.snapshot.get("lost", {}).get("moves")),
         },
     )
 
@@ -198,3 +202,30 @@ def supervision_pdf(request, pk):
 def supervision_xlsx(request, pk):
     report = report_for_user(request.user, pk)
     return xlsx_response(report_xlsx(report), f"{report_filename(report)}.xlsx")
+
+
+@login_required
+@require_POST
+def supervision_rectify(request, pk):
+    """Open rectification items for every branch the report names as having lost a star."""
+    report = report_for_user(request.user, pk)
+    if not request.user.can_manage_rectifications:
+        raise PermissionDenied(_("您的角色不能建立整改事项。"))
+    try:
+        text = (request.POST.get("deadline") or "").strip()
+        try:
+            deadline = date.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(
+                _("整改期限应为日期，格式 YYYY-MM-DD，收到的是“%(text)s”。") % {"text": text[:20]}
+            ) from None
+        created = supervision.report_rectify_lost(request.user, report, deadline)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("已为降星支部建立 %(n)s 项整改事项（已有未完成事项的支部不重复建立）。")
+            % {"n": len(created)},
+        )
+    return redirect("supervision_detail", pk=report.pk)

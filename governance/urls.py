@@ -39,6 +39,11 @@ urlpatterns = [
         supervision_views.supervision_regenerate,
         name="supervision_regenerate",
     ),
+    path(
+        "supervision/<int:pk>/rectify/",
+        supervision_views.supervision_rectify,
+        name="supervision_rectify",
+    ),
     path("supervision/<int:pk>/pdf/", supervision_views.supervision_pdf, name="supervision_pdf"),
     path("supervision/<int:pk>/xlsx/", supervision_views.supervision_xlsx, name="supervision_xlsx"),
     path("units/", include("branches.urls")),

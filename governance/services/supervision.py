@@ -89,6 +89,8 @@ class _Node:
     codes: Counter = field(default_factory=Counter)
     rect: Counter = field(default_factory=Counter)
     still_failing: _Named = field(default_factory=_Named)
+    # Every branch that lost a star, [id, from, to]: the report's bulk rectification.
+    lost_moves: list = field(default_factory=list)
 
 
 def _figures(levels: list) -> dict:
@@ -197,6 +199,7 @@ def snapshots_build(period: date, root: OrgUnit | None = None) -> dict[int, dict
                     node.gained.add({**item, "from": then, "to": now})
                 if then is not None and now < then:
                     node.lost.add({**item, "from": then, "to": now})
+                    node.lost_moves.append([pk, then, now])
             if then is not None:
                 node.prev_levels[then] += 1
             if dec is not None:
@@ -273,7 +276,7 @@ def _snapshot(period, path, name, level, nodes, children, titles) -> dict:
         },
         "ranking": ranking,
         "gained": node.gained.as_dict(),
-        "lost": node.lost.as_dict(),
+        "lost": {**node.lost.as_dict(), "moves": node.lost_moves},
         "zero": node.zero.as_dict(),
         "vetoed": node.vetoed.as_dict(),
         "submission": {
@@ -408,3 +411,27 @@ def home_reports(user, limit: int = 5) -> list[SupervisionReport]:
         .filter(status=SupervisionReport.Status.PUBLISHED, unit__depth__lte=unit.depth + 1)
     )
     return list(qs.select_related("unit").order_by("-period", "unit__path")[:limit])
+
+
+def report_rectify_lost(user, report: SupervisionReport, deadline: date) -> list:
+    """Open a rectification item for every branch the report names as having lost a star
+    (the rectification service checks the role, the scope and the deadline; twice opens
+    nothing new)."""
+    from branches.services.rectification import BulkItem, rectifications_open_bulk
+
+    moves = report.snapshot.get("lost", {}).get("moves", [])
+    branches = OrgUnit.objects.in_bulk([pk for pk, _from, _to in moves])
+    label = month_label(report.period)
+    items = [
+        BulkItem(
+            branch=branches[pk],
+            problem=_("%(month)s较上月降星（%(a)s星→%(b)s星），请查找原因并整改。")
+            % {"month": label, "a": was, "b": now},
+            period=report.period,
+        )
+        for pk, was, now in moves
+        if pk in branches
+    ]
+    if not items:
+        raise ValidationError(_("本通报没有降星支部，无需建立整改事项。"))
+    return rectifications_open_bulk(user, items, deadline)

@@ -330,3 +330,28 @@ def test_publish_from_the_page_then_the_report_is_on_the_home_pages(client, worl
     assert SupervisionReport.objects.filter(unit=world["county"]).count() == 1
     client.post(f"/supervision/{report.pk}/regenerate/", {"reason": "补报后更新"})
     assert SupervisionReport.objects.filter(unit=world["county"]).count() == 2
+
+
+@pytest.mark.django_db
+def test_rectification_items_for_every_branch_that_lost_a_star(client):
+    from datetime import timedelta
+
+    from branches.models import Rectification
+
+    _province, county = tree(1, 3)
+    BranchRating.objects.filter(period=PERIOD, level__gte=2).update(level=0)
+    supervision.reports_generate(PERIOD)
+    report = SupervisionReport.objects.get(unit=county)
+    assert report.snapshot["lost"]["count"] == 1
+    deadline = (timezone.localdate() + timedelta(days=30)).isoformat()
+    client.force_login(UserFactory(role=User.Role.AUDITOR, unit=county))
+    assert (
+        client.post(f"/supervision/{report.pk}/rectify/", {"deadline": deadline}).status_code == 403
+    )
+    client.force_login(leader(county))
+    client.post(f"/supervision/{report.pk}/rectify/", {"deadline": "soon"})
+    assert not Rectification.objects.exists()
+    client.post(f"/supervision/{report.pk}/rectify/", {"deadline": deadline})
+    client.post(f"/supervision/{report.pk}/rectify/", {"deadline": deadline})
+    item = Rectification.objects.get()
+    assert item.branch.name == "村2" and "降星" in item.problem
