@@ -260,7 +260,10 @@ class SupervisionReport(models.Model):
         PUBLISHED = "PUBLISHED", _("已发布")
 
     unit = models.ForeignKey(
-        OrgUnit, verbose_name=_("单位"), related_name="+", on_delete=models.CASCADE
+        OrgUnit,
+        verbose_name=_("单位"),
+        related_name="supervision_reports",
+        on_delete=models.CASCADE,
     )
     period = models.DateField(_("月份"), help_text=_("该月第一天"))
     version = models.PositiveIntegerField(_("版本"), default=1)

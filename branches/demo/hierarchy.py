@@ -610,6 +610,15 @@ def demo_reset() -> None:
         for rel in ReportEvent._meta.related_objects
         if rel.related_model not in scorecards
     ]
+    # And what they keep per unit (governance's supervision reports), users aside.
+    above += [
+        rel.related_model
+        for rel in OrgUnit._meta.related_objects
+        if rel.related_model._meta.app_label != "branches"
+        and rel.related_model is not get_user_model()
+        and not rel.related_model.__name__.startswith("Historical")
+        and rel.related_model not in above
+    ]
     with connection.cursor() as cursor:
         for model in [*above, *scorecards]:
             for table in _tables(model):
