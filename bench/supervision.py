@@ -12,6 +12,7 @@ Targets: a province month <= 60 s, a township PDF <= 2 s. The last line:
 summary: province month <s> s, township pdf <s> s
 """
 
+import logging
 import os
 import sys
 import time
@@ -44,8 +45,10 @@ def main():
     period, count, _root, _auditor = prepare()
     print(f"ratings of {period:%Y-%m}: {count:,} branches; best of {REPEAT}")
     SupervisionReport.objects.filter(period=period, status=SupervisionReport.Status.DRAFT).delete()
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)
     times = []
     for _run in range(REPEAT):
+        connection.queries_log.clear()  # the preparation's queries would fill the log
         with CaptureQueriesContext(connection) as queries:
             start = time.perf_counter()
             result = reports_generate(period)
