@@ -106,13 +106,15 @@ def supervision_detail(request, pk):
     )
 
 
-def _act(request, report, action):
+def _act(request, report, action) -> bool:
+    """Run the service step; a refusal becomes a message on the page."""
     try:
         action()
     except PermissionDenied:
         raise
     except supervision.ConflictError as error:
         messages.error(request, str(error))
+        return False
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return False
