@@ -16,9 +16,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     STATIC_ROOT=/app/staticfiles \
     MEDIA_ROOT=/data/media
 
-# CJK fonts: PDF exports render Chinese text.
+# CJK fonts and Pango: PDF exports (WeasyPrint) render Chinese text.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-noto-cjk \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 1000 portal \

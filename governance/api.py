@@ -30,6 +30,7 @@ from governance.services.notifications import (
     notification_mark_read,
     notifications_mark_all_read,
 )
+from governance.supervision_api import SupervisionReportViewSet
 from governance.views import get_notification_for_user
 
 NOT_FOUND = _("未找到：该对象不存在，或不在您的管辖范围内。")
@@ -296,6 +297,7 @@ router.register("notifications", NotificationViewSet, basename="notification")
 router.register("rectifications", RectificationViewSet, basename="rectification")
 router.register("assignments", AssignmentViewSet, basename="assignment")
 router.register("pairings", PairingViewSet, basename="pairing")
+router.register("supervision-reports", SupervisionReportViewSet, basename="supervision-report")
 
 api_urlpatterns = [
     path("auth/token/", token_obtain, name="api-token"),

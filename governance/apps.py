@@ -12,3 +12,10 @@ class GovernanceConfig(AppConfig):
 
         # Notifications are made in the transaction of the workflow step they announce.
         workflow.report_event_listen(notifications_for_events)
+
+        from branches.signals import demo_values_seeded, run_finished
+        from governance.tasks import supervision_after_demo, supervision_after_run
+
+        # The closed month's reports follow its recompute.
+        run_finished.connect(supervision_after_run, dispatch_uid="supervision_after_run")
+        demo_values_seeded.connect(supervision_after_demo, dispatch_uid="supervision_after_demo")

@@ -130,6 +130,11 @@ class User(AbstractUser):
         return self.can_manage_rectifications or self.role == self.Role.SECRETARY
 
     @property
+    def can_publish_supervision(self) -> bool:
+        """Leaders publish and generate the supervision reports of their jurisdiction."""
+        return self.is_superuser or self.role in (self.Role.ADMIN, self.Role.LEADER)
+
+    @property
     def can_unlock_reports(self) -> bool:
         """Unlocking an approved month takes a level above the township (county or higher)."""
         if self.is_superuser or self.role == self.Role.ADMIN:
@@ -228,3 +233,92 @@ class Notification(models.Model):
         else:
             text = _("%(unit)s %(period)s的月度报表已由%(actor)s审核通过。")
         return text % values
+
+
+class SupervisionReportQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Reports of units in the user's jurisdiction, for the roles that read reports."""
+        path = jurisdiction_path(user)
+        if path is None or not user.can_read_reports:
+            return self.none()
+        return self.filter(unit__path__startswith=path) if path else self
+
+    def latest(self):
+        return self.filter(is_latest=True)
+
+
+class PublishedSnapshotError(Exception):
+    """A published report's snapshot was about to change."""
+
+
+class SupervisionReport(models.Model):
+    """A unit's monthly supervision report (督导通报): the figures it shows, frozen once
+    published. Regenerating a draft replaces it; a published one gets a new version."""
+
+    class Status(models.TextChoices):
+        DRAFT = "DRAFT", _("草稿")
+        PUBLISHED = "PUBLISHED", _("已发布")
+
+    unit = models.ForeignKey(
+        OrgUnit,
+        verbose_name=_("单位"),
+        related_name="supervision_reports",
+        on_delete=models.CASCADE,
+    )
+    period = models.DateField(_("月份"), help_text=_("该月第一天"))
+    version = models.PositiveIntegerField(_("版本"), default=1)
+    is_latest = models.BooleanField(_("最新版本"), default=True)
+    status = models.CharField(
+        _("状态"), max_length=12, choices=Status.choices, default=Status.DRAFT
+    )
+    snapshot = models.JSONField(_("通报数据"), default=dict)
+    generated_at = models.DateTimeField(_("生成时间"), default=timezone.now)
+    published_at = models.DateTimeField(_("发布时间"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        User,
+        verbose_name=_("发布人"),
+        related_name="+",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    reason = models.TextField(_("重新生成原因"), max_length=500, blank=True)
+
+    objects = SupervisionReportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("督导通报")
+        verbose_name_plural = _("督导通报")
+        ordering = ["-period", "unit__path", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "period", "version"], name="supervision_unit_period_version"
+            ),
+            models.UniqueConstraint(
+                fields=["unit", "period"],
+                condition=models.Q(is_latest=True),
+                name="supervision_one_latest",
+            ),
+        ]
+        indexes = [models.Index(fields=["period", "is_latest"], name="supervision_period_idx")]
+
+    def __str__(self):
+        return f"{self.unit} {month_label(self.period)} 第{self.version}版"
+
+    def save(self, *args, **kwargs):
+        """Refuse to change the snapshot of a report already published."""
+        if self.pk:
+            stored = (
+                SupervisionReport.objects.filter(pk=self.pk).values("status", "snapshot").first()
+            )
+            if (
+                stored
+                and stored["status"] == self.Status.PUBLISHED
+                and stored["snapshot"] != self.snapshot
+            ):
+                raise PublishedSnapshotError(_("已发布的通报内容不能修改，请重新生成新版本。"))
+        super().save(*args, **kwargs)
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED

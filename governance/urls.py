@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from branches.views import assignments, exports
 from branches.views import rectification as rectification_views
-from governance import views
+from governance import supervision_views, views
 from governance.api import api_urlpatterns
 
 urlpatterns = [
@@ -65,6 +65,30 @@ urlpatterns = [
         assignments.pairing_confirm_new,
         name="pairing_confirm_new",
     ),
+    path("supervision/", supervision_views.supervision_list, name="supervision_list"),
+    path(
+        "supervision/generate/",
+        supervision_views.supervision_generate,
+        name="supervision_generate",
+    ),
+    path("supervision/<int:pk>/", supervision_views.supervision_detail, name="supervision_detail"),
+    path(
+        "supervision/<int:pk>/publish/",
+        supervision_views.supervision_publish,
+        name="supervision_publish",
+    ),
+    path(
+        "supervision/<int:pk>/regenerate/",
+        supervision_views.supervision_regenerate,
+        name="supervision_regenerate",
+    ),
+    path(
+        "supervision/<int:pk>/rectify/",
+        supervision_views.supervision_rectify,
+        name="supervision_rectify",
+    ),
+    path("supervision/<int:pk>/pdf/", supervision_views.supervision_pdf, name="supervision_pdf"),
+    path("supervision/<int:pk>/xlsx/", supervision_views.supervision_xlsx, name="supervision_xlsx"),
     path("units/", include("branches.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),

@@ -22,6 +22,7 @@ from branches.services.assignments import leader_branches
 from branches.views.workbench import workbench_context
 from governance.middleware import is_api_request
 from governance.models import Notification
+from governance.services import supervision
 from governance.services.notifications import (
     notification_mark_read,
     notifications_mark_all_read,
@@ -56,6 +57,7 @@ def home(request):
         {
             "workbench": workbench,
             "leader_branches": leader_branches(request.user),
+            "supervision_reports": supervision.home_reports(request.user),
             "show_overview": show_overview,
             "overview": dashboards.jurisdiction_overview(request.user, unit)
             if show_overview

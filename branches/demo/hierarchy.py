@@ -34,6 +34,7 @@ from branches.models import (
     MonthlyReport,
     OrgUnit,
     Pairing,
+    RatingRollup,
     RecomputeChunk,
     RecomputeRun,
     Rectification,
@@ -611,6 +612,7 @@ def demo_reset() -> None:
         MonthlyReport,
         StarAssessment,
         BranchRating,
+        RatingRollup,
     ]
     # What the layers above hang off the timeline (governance's notifications) goes first;
     # named through the relation, since branches does not import them.
@@ -621,6 +623,15 @@ def demo_reset() -> None:
     ]
     # 包联 and 结对 name units and accounts (PROTECT): they go before either.
     oversight = [AssignmentVisit, LeaderAssignment, Pairing]
+    # And what they keep per unit (governance's supervision reports), users aside.
+    above += [
+        rel.related_model
+        for rel in OrgUnit._meta.related_objects
+        if rel.related_model._meta.app_label != "branches"
+        and rel.related_model is not get_user_model()
+        and not rel.related_model.__name__.startswith("Historical")
+        and rel.related_model not in above
+    ]
     with connection.cursor() as cursor:
         for model in [*oversight, *above, *scorecards]:
             for table in _tables(model):

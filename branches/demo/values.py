@@ -48,6 +48,7 @@ from branches.models import (
 from branches.services import workflow
 from branches.services.criteria import criteria_defaults_load, soft_warning
 from branches.services.recompute import ratings_recompute
+from branches.signals import demo_values_seeded
 from governance.database import statistics_refresh
 
 Status = MonthlyReport.Status
@@ -430,6 +431,7 @@ def demo_values_seed(*, seed: int, today: date | None = None) -> ValuesResult:
     statistics_refresh(
         MonthlyReport, ReportEvent, ReportValue, Evidence, StarAssessment, BranchRating
     )
+    demo_values_seeded.send(sender=ValuesResult, months=months)
     return ValuesResult(
         reports=len(reports),
         values=len(rows),

@@ -27,6 +27,7 @@ from branches.models import (
     StarAssessment,
 )
 from branches.services.recompute import CITY_PATH_LENGTH, RecomputeResult, ratings_recompute
+from branches.signals import run_finished
 from governance.database import statistics_refresh
 
 logger = logging.getLogger(__name__)
@@ -184,6 +185,7 @@ def run_finish_if_complete(run_id: int) -> bool:
     if finished:
         # Once per run, not per chunk: the chunks' ANALYZEs would queue behind each other.
         statistics_refresh(StarAssessment, BranchRating, rows=total["written"])
+        transaction.on_commit(lambda: run_finished.send(sender=RecomputeRun, run_id=run_id))
     return bool(finished)
 
 

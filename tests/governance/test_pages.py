@@ -96,10 +96,11 @@ def test_home_queries_do_not_grow_with_the_tree(
     for n in range(extra_villages):
         OrgUnitFactory(code=f"H{n:03d}", parent=tree.township_b)
     client = login(personas.county_leader)
-    # Session, user, unit, two counts, the top bar's unread notifications, and the leader's
-    # star figures, which stop at their first query while nothing is rated (with ratings:
-    # tests/governance/test_leader_home.py), and the leader's 包联 branches (none here).
-    with django_assert_max_num_queries(8):
+    # Session, user, unit, two counts, the top bar's unread notifications, the published
+    # supervision reports, the leader's star figures, which stop at their first query while
+    # nothing is rated (with ratings: tests/governance/test_leader_home.py), and the
+    # leader's 包联 branches (none here).
+    with django_assert_max_num_queries(9):
         client.get(reverse("home"))
 
 
