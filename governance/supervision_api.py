@@ -57,7 +57,10 @@ class SupervisionReportSerializer(serializers.ModelSerializer):
     unit_name = serializers.CharField(source="unit.name", help_text=_("单位名称"))
     period = PeriodField(help_text=_("月份 YYYY-MM"))
     published_by = serializers.CharField(
-        source="published_by.get_full_name", default=None, help_text=_("发布人")
+        source="published_by.get_full_name",
+        default=None,
+        allow_null=True,
+        help_text=_("发布人（草稿为 null）"),
     )
 
     class Meta:

@@ -303,6 +303,8 @@ def test_bad_input_is_a_400_or_404_never_a_500(client, world):
         content_type="application/json",
     )
     assert ok.status_code == 200 and ok.json()["unit_code"] == world["township"].code
+    # A draft has no publisher: null, as the schema says.
+    assert ok.json()["published_by"] is None
 
 
 @pytest.mark.django_db
@@ -316,6 +318,8 @@ def test_publish_from_the_page_then_the_report_is_on_the_home_pages(client, worl
     )
     report.refresh_from_db()
     assert report.is_published
+    api = client.get(f"/api/v1/supervision-reports/{report.pk}/").json()
+    assert api["status"] == "PUBLISHED" and api["published_by"] is not None
     home_county = client.get("/").content.decode()
     assert f"/supervision/{report.pk}/" in home_county
     client.force_login(leader(OrgUnit.objects.get_parent(world["county"])))
