@@ -244,7 +244,14 @@ def default_catalogue(area_type: str) -> Catalogue:
         raise ValueError(f"area_type must be RURAL or URBAN, not {area_type!r}")
     star_names, build = sets[area_type]
     rows = tuple(row | {"star": star} for star, group in build() for row in group)
-    return Catalogue(area_type, star_names, rows)
+    return Catalogue(area_type, star_names, rows + registered_metric_rows(area_type))
+
+
+def registered_metric_rows(area_type: str) -> tuple[dict, ...]:
+    """The METRIC_CRITERIA rows whose metric a records app has registered (it has landed)."""
+    from branches.metrics import registry  # the registry reads the models; this module not
+
+    return tuple(dict(row) for row in METRIC_CRITERIA[area_type] if row["metric_key"] in registry)
 
 
 def criterion_spec(row: dict) -> CriterionSpec:

@@ -80,6 +80,9 @@ class MetricRegistry:
     def __contains__(self, key: str) -> bool:
         return key in self._metrics
 
+    def __iter__(self):
+        return iter(self.keys())
+
     def keys(self) -> list[str]:
         return sorted(self._metrics)
 

@@ -25,6 +25,7 @@ from branches.api.ratings import RatingViewSet
 from branches.api.rectification import RectificationViewSet
 from branches.api.reports import MonthlyReportViewSet
 from branches.api.units import OrgUnitPagination, OrgUnitViewSet
+from disputes import api as dispute_api
 from governance.models import Notification, User
 from governance.services.notifications import (
     notification_mark_read,
@@ -32,6 +33,8 @@ from governance.services.notifications import (
 )
 from governance.supervision_api import SupervisionReportViewSet
 from governance.views import get_notification_for_user
+from grids import api as grids_api
+from volunteers import api as volunteers_api
 
 NOT_FOUND = _("未找到：该对象不存在，或不在您的管辖范围内。")
 
@@ -169,20 +172,26 @@ def me(request):
 class NotificationSerializer(serializers.ModelSerializer):
     is_read = serializers.BooleanField(help_text=_("是否已读"))
     message = serializers.CharField(
-        help_text=_("通知内容：哪个支部哪个月的报表、谁、做了什么、原因")
+        help_text=_("通知内容：报表通知写明哪个支部哪个月的报表、谁、做了什么、原因")
     )
     action = serializers.CharField(
         source="event.action",
-        help_text=_("RETURNED 退回，APPROVED 审核通过，UNLOCKED 解锁"),
+        allow_null=True,
+        help_text=_("报表通知：RETURNED 退回，APPROVED 审核通过，UNLOCKED 解锁；其他通知为 null"),
     )
     action_display = serializers.CharField(
-        source="event.get_action_display", help_text=_("操作名称")
+        source="event.get_action_display", allow_null=True, help_text=_("操作名称")
     )
-    reason = serializers.CharField(source="event.reason", help_text=_("退回或解锁的原因"))
-    report = serializers.IntegerField(source="event.report_id", help_text=_("报表编号"))
-    unit_code = serializers.CharField(source="event.report.unit.code", help_text=_("支部单位编码"))
-    unit_name = serializers.CharField(source="event.report.unit.name", help_text=_("支部名称"))
-    period = PeriodField(source="event.report.period")
+    reason = serializers.CharField(
+        source="event.reason", allow_null=True, help_text=_("退回或解锁的原因")
+    )
+    report = serializers.IntegerField(
+        source="event.report_id", allow_null=True, help_text=_("报表编号；其他通知为 null")
+    )
+    unit_code = serializers.SerializerMethodField(help_text=_("单位编码"))
+    unit_name = serializers.SerializerMethodField(help_text=_("单位名称"))
+    period = PeriodField(source="event.report.period", allow_null=True)
+    url = serializers.CharField(help_text=_("其他通知所指的页面（门户内路径）；报表通知为空"))
 
     class Meta:
         model = Notification
@@ -199,12 +208,22 @@ class NotificationSerializer(serializers.ModelSerializer):
             "unit_code",
             "unit_name",
             "period",
+            "url",
         ]
         read_only_fields = fields
         extra_kwargs = {
             "created_at": {"help_text": _("时间（报表操作发生的时间）")},
             "read_at": {"help_text": _("标为已读的时间；未读为 null")},
         }
+
+    def _unit(self, notification):
+        return notification.event.report.unit if notification.event else notification.unit
+
+    def get_unit_code(self, notification) -> str:
+        return self._unit(notification).code
+
+    def get_unit_name(self, notification) -> str:
+        return self._unit(notification).name
 
 
 class MarkedSerializer(serializers.Serializer):
@@ -256,7 +275,7 @@ class NotificationViewSet(
 
     def get_queryset(self):
         return Notification.objects.visible_to(self.request.user).select_related(
-            "event__report__unit"
+            "event__report__unit", "unit"
         )
 
     def get_object(self):
@@ -298,6 +317,13 @@ router.register("rectifications", RectificationViewSet, basename="rectification"
 router.register("assignments", AssignmentViewSet, basename="assignment")
 router.register("pairings", PairingViewSet, basename="pairing")
 router.register("supervision-reports", SupervisionReportViewSet, basename="supervision-report")
+# The grids app's endpoints (grids, households, visits, grid-events, hazards).
+grids_api.register(router)
+volunteers_api.register(router)
+# The dispute ledger (disputes app).
+router.register("disputes/cases", dispute_api.CaseViewSet, basename="dispute-case")
+router.register("disputes/sessions", dispute_api.SessionViewSet, basename="dispute-session")
+router.register("disputes/teams", dispute_api.TeamViewSet, basename="dispute-team")
 
 api_urlpatterns = [
     path("auth/token/", token_obtain, name="api-token"),

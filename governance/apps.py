@@ -13,7 +13,12 @@ class GovernanceConfig(AppConfig):
         # Notifications are made in the transaction of the workflow step they announce.
         workflow.report_event_listen(notifications_for_events)
 
-        from branches.signals import demo_values_seeded, run_finished
+        from branches.signals import demo_values_seeded, notification_requested, run_finished
+        from governance.services.notifications import notifications_for_request
+
+        notification_requested.connect(
+            notifications_for_request, dispatch_uid="notifications_for_request"
+        )
         from governance.tasks import supervision_after_demo, supervision_after_run
 
         # The closed month's reports follow its recompute.

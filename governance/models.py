@@ -49,6 +49,11 @@ class User(AbstractUser):
         full_name = self.get_full_name()
         return f"{full_name}（{self.username}）" if full_name else self.username
 
+    @property
+    def choice_label(self) -> str:
+        """How a person is offered in a select: 姓名（用户名）· 单位 (load the unit with them)."""
+        return f"{self} · {self.unit.name}" if self.unit_id else str(self)
+
     def get_full_name(self) -> str:
         """Chinese order: family name first, no space (王丽, not 丽 王)."""
         return f"{self.last_name}{self.first_name}".strip()
@@ -134,6 +139,113 @@ class User(AbstractUser):
         """Leaders publish and generate the supervision reports of their jurisdiction."""
         return self.is_superuser or self.role in (self.Role.ADMIN, self.Role.LEADER)
 
+    # Grids (网格): one rule per resource, read by the pages, the exports and the API.
+    @property
+    def can_read_grids(self) -> bool:
+        """Grids and their households, visits, events and hazards are read in jurisdiction by
+        every role; a grid worker only in the grids they are assigned to."""
+        return self.is_active
+
+    @property
+    def grids_assigned_only(self) -> bool:
+        return not self.is_superuser and self.role == self.Role.GRID_WORKER
+
+    @property
+    def can_manage_grids(self) -> bool:
+        """Grids, workers and households (and the household import) are kept by the township."""
+        return self.is_superuser or self.role in (self.Role.ADMIN, self.Role.TOWNSHIP_STAFF)
+
+    @property
+    def can_record_visits(self) -> bool:
+        return self.can_manage_grids or self.role == self.Role.GRID_WORKER
+
+    @property
+    def can_report_grid_events(self) -> bool:
+        return self.can_record_visits or self.role == self.Role.SECRETARY
+
+    @property
+    def can_handle_grid_events(self) -> bool:
+        """Accept, dispatch, return and close events: the township's job."""
+        return self.can_manage_grids
+
+    @property
+    def can_record_hazards(self) -> bool:
+        return self.can_report_grid_events
+
+    @property
+    def can_close_hazards(self) -> bool:
+        """销号 with evidence: township staff (and a secretary for their own village)."""
+        return self.can_manage_grids or self.role == self.Role.SECRETARY
+
+    @property
+    def sees_full_personal_data(self) -> bool:
+        """Names and phones of households in lists, list APIs and exports: in full for the roles
+        that handle households; leaders and auditors read them masked (in full on one
+        household's own page only)."""
+        return not self.is_read_only
+
+    @property
+    def can_read_volunteers(self) -> bool:
+        """Volunteer teams, activities, hours, points and service orders: every role reads
+        them in its jurisdiction (grid workers take residents' orders)."""
+        return True
+
+    @property
+    def can_manage_volunteers(self) -> bool:
+        """Register teams and volunteers, record activities and attendance: township staff
+        and a secretary for their own branch (the jurisdiction limits it)."""
+        return self.is_superuser or self.role in (
+            self.Role.ADMIN,
+            self.Role.TOWNSHIP_STAFF,
+            self.Role.SECRETARY,
+        )
+
+    @property
+    def can_confirm_hours(self) -> bool:
+        """Township staff confirm any pending hours; a team leader those of their team."""
+        return self.is_superuser or self.role in (self.Role.ADMIN, self.Role.TOWNSHIP_STAFF)
+
+    @property
+    def can_manage_points(self) -> bool:
+        """Redemptions at merchants and adjustments (with a reason): township staff."""
+        return self.is_superuser or self.role in (self.Role.ADMIN, self.Role.TOWNSHIP_STAFF)
+
+    @property
+    def can_take_orders(self) -> bool:
+        """Record a resident's service order: the managers and grid workers."""
+        return self.can_manage_volunteers or self.role == self.Role.GRID_WORKER
+
+    @property
+    def can_dispatch_orders(self) -> bool:
+        """Dispatch, complete, rate and cancel orders: the party organisation (派单)."""
+        return self.can_manage_volunteers
+
+    @property
+    def can_read_disputes(self) -> bool:
+        """The dispute ledger is read in the jurisdiction by every role (grid workers find
+        disputes); a mediator also reads the cases assigned to them."""
+        return True
+
+    @property
+    def can_register_disputes(self) -> bool:
+        """Registering a case: township staff, secretaries (村调委会) and grid workers."""
+        return self.is_superuser or self.role in (
+            self.Role.ADMIN,
+            self.Role.TOWNSHIP_STAFF,
+            self.Role.SECRETARY,
+            self.Role.GRID_WORKER,
+        )
+
+    @property
+    def can_handle_disputes(self) -> bool:
+        """Handling cases whose handling unit is in the jurisdiction (assign, mediate,
+        transfer, escalate, close, visit, reopen); leaders and auditors only read."""
+        return self.is_superuser or self.role in (
+            self.Role.ADMIN,
+            self.Role.TOWNSHIP_STAFF,
+            self.Role.SECRETARY,
+        )
+
     @property
     def can_unlock_reports(self) -> bool:
         """Unlocking an approved month takes a level above the township (county or higher)."""
@@ -148,21 +260,30 @@ class User(AbstractUser):
 
 class NotificationQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """The user's own notifications about reports they may still read: a notification
-        names a branch and a reason, so it leaves with the report when the user's
-        jurisdiction or role changes."""
+        """The user's own notifications about what they may still read: a notification names
+        a branch (a report's step) or a unit (any other app's record), so it leaves with it
+        when the user's jurisdiction or role changes."""
         path = jurisdiction_path(user)
-        if path is None or not user.can_read_reports:
+        if path is None:
             return self.none()
         mine = self.filter(recipient=user)
-        return mine.filter(event__report__unit__path__startswith=path) if path else mine
+        if not user.can_read_reports:
+            mine = mine.filter(event__isnull=True)
+        if not path:
+            return mine
+        return mine.filter(
+            models.Q(event__report__unit__path__startswith=path)
+            | models.Q(event__isnull=True, unit__path__startswith=path)
+        )
 
     def unread(self):
         return self.filter(read_at__isnull=True)
 
 
 class Notification(models.Model):
-    """An in-portal message to one user about one workflow step of a report (its event)."""
+    """An in-portal message to one user: about one workflow step of a report (its event), or,
+    from any other app (branches.services.notifications.notify_users), a text and a link about
+    a record of a unit."""
 
     recipient = models.ForeignKey(
         User, verbose_name=_("接收人"), related_name="notifications", on_delete=models.CASCADE
@@ -172,7 +293,20 @@ class Notification(models.Model):
         verbose_name=_("填报流程记录"),
         related_name="notifications",
         on_delete=models.CASCADE,
+        null=True,
+        blank=True,
     )
+    unit = models.ForeignKey(
+        OrgUnit,
+        verbose_name=_("所属单位"),
+        related_name="notifications",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        help_text=_("非报表通知所涉记录的单位：用户的管辖范围不再包含它时，通知随之隐去。"),
+    )
+    text = models.CharField(_("内容"), max_length=500, blank=True)
+    url = models.CharField(_("链接"), max_length=300, blank=True)
     # The event's time: the list reads newest first and the purge counts 90 days from it.
     created_at = models.DateTimeField(_("时间"), default=timezone.now)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
@@ -186,6 +320,13 @@ class Notification(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["event", "recipient"], name="notification_one_per_event_recipient"
+            ),
+            # A report step's notification reads its event; any other names a unit and says
+            # what happened.
+            models.CheckConstraint(
+                name="notification_event_or_unit_text",
+                condition=models.Q(event__isnull=False)
+                | (models.Q(unit__isnull=False) & ~models.Q(text="")),
             ),
         ]
         indexes = [
@@ -202,7 +343,7 @@ class Notification(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.recipient} · {self.event}"
+        return f"{self.recipient} · {self.event or self.text[:40]}"
 
     @property
     def is_read(self) -> bool:
@@ -212,6 +353,8 @@ class Notification(models.Model):
     def message(self) -> str:
         """What happened, in a sentence: the branch, the month, who, and the reason."""
         event = self.event
+        if event is None:
+            return self.text
         report = event.report
         values = {
             "unit": report.unit.name,

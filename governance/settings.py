@@ -68,6 +68,11 @@ INSTALLED_APPS = [
     "csp",
     "governance",
     "branches",
+    # disputes before grids: its cases point at grid events, so the demo reset (a signal
+    # heard in this order) empties it first.
+    "disputes",
+    "grids",
+    "volunteers",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +205,18 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ReportStatusEnum": "branches.models.MonthlyReport.Status",
         "RectificationStatusEnum": "branches.models.Rectification.Status",
+        "GridEventStatusEnum": "grids.models.GridEvent.Status",
+        "GridEventCategoryEnum": "grids.models.GridEvent.Category",
+        "DisputeCategoryEnum": "disputes.models.DisputeCase.Category",
+        "ServiceOrderCategoryEnum": "volunteers.models.ServiceOrder.Category",
+        "HazardStatusEnum": "grids.models.Hazard.Status",
+        "HazardKindEnum": "grids.models.Hazard.Kind",
+        "ServiceOrderStatusEnum": "volunteers.models.ServiceOrder.Status",
+        "AttendanceStatusEnum": "volunteers.models.Attendance.Status",
+        "DisputeStatusEnum": "disputes.models.DisputeCase.Status",
+        "DisputeLevelEnum": "disputes.models.DisputeCase.Level",
+        "DisputeSourceEnum": "disputes.models.DisputeCase.Source",
+        "DisputePartyRoleEnum": "disputes.models.Party.Role",
     },
 }
 
@@ -225,6 +242,9 @@ CONTENT_SECURITY_POLICY = {
 REPORT_DUE_DAY = envint("REPORT_DUE_DAY", "5")
 if not 1 <= REPORT_DUE_DAY <= 28:
     raise ImproperlyConfigured("REPORT_DUE_DAY must be a day from 1 to 28")
+
+# Points the volunteers points bank (积分银行) credits per confirmed hour of service.
+VOLUNTEER_POINTS_PER_HOUR = envint("VOLUNTEER_POINTS_PER_HOUR", "10")
 
 # Maker–checker (审核与填报分离): whoever submitted a report may not approve it themselves.
 REVIEW_SEPARATION = envbool("REVIEW_SEPARATION", "true")
@@ -276,6 +296,11 @@ CELERY_BEAT_SCHEDULE = {
     "mark-rectifications-overdue": {
         "task": "branches.tasks.mark_rectifications_overdue",
         "schedule": crontab(minute=10, hour=0),
+    },
+    # Dispute cases past their due date are marked 逾期 each day at 00:20 (Shanghai).
+    "mark-disputes-overdue": {
+        "task": "disputes.tasks.mark_disputes_overdue",
+        "schedule": crontab(minute=20, hour=0),
     },
 }
 NOTIFICATION_RETENTION_DAYS = envint("NOTIFICATION_RETENTION_DAYS", "90")

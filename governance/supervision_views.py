@@ -127,6 +127,9 @@ def supervision_publish(request, pk):
     report = report_for_user(request.user, pk)
     if not request.user.can_publish_supervision:
         raise PermissionDenied(_("只有本单位或上级单位的领导可以发布督导通报。"))
+    if not request.POST.get("confirm"):
+        messages.error(request, _("请先勾选“我已核对通报内容，确认发布”，再点发布。"))
+        return redirect("supervision_detail", pk=report.pk)
     if _act(
         request,
         report,

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from branches.models import OrgUnit
 from branches.services import dashboards
 from branches.services.assignments import leader_branches
+from branches.services.home import home_items
 from branches.views.workbench import workbench_context
 from governance.middleware import is_api_request
 from governance.models import Notification
@@ -57,6 +58,7 @@ def home(request):
         {
             "workbench": workbench,
             "leader_branches": leader_branches(request.user),
+            "todo": home_items(request.user),
             "supervision_reports": supervision.home_reports(request.user),
             "show_overview": show_overview,
             "overview": dashboards.jurisdiction_overview(request.user, unit)
@@ -168,7 +170,7 @@ def get_notification_for_user(user, pk: int) -> Notification:
 def notification_list(request):
     """The user's notifications, newest first, unread ones marked; `?unread=1` only those."""
     notifications = Notification.objects.visible_to(request.user).select_related(
-        "event__report__unit"
+        "event__report__unit", "unit"
     )
     only_unread = request.GET.get("unread") == "1"
     if only_unread:
@@ -207,6 +209,9 @@ def notification_open(request, pk):
     """Follow a notification to its report, marking it read on the way."""
     notification = get_notification_for_user(request.user, pk)
     notification_mark_read(notification=notification)
+    if notification.event is None:
+        # Only paths are stored (notify_users checks), so this never leaves the portal.
+        return redirect(notification.url or "notification_list")
     report = notification.event.report
     return redirect("branches:report_edit", report.unit.code, f"{report.period:%Y-%m}")
 

@@ -44,6 +44,7 @@ from branches.models import (
     ReportValue,
     StarAssessment,
 )
+from branches.signals import demo_records_reset
 from governance.database import statistics_refresh
 
 L = OrgUnit.Level
@@ -598,6 +599,8 @@ def _hierarchy_write(units: list[UnitPlan], *, record_history: bool) -> None:
 def demo_reset() -> None:
     """Delete the whole hierarchy, its scorecards and ratings, their history, and every
     account that works inside it."""
+    # The records apps go first, each emptying its own tables in its own order.
+    demo_records_reset.send(sender=OrgUnit)
     # Plain DELETEs: the ORM would load every row and write a deletion history row for each
     # (minutes at province scale); the demo's history starts over with the demo.
     scorecards = [

@@ -48,7 +48,7 @@ from branches.models import (
 from branches.services import workflow
 from branches.services.criteria import criteria_defaults_load, soft_warning
 from branches.services.recompute import ratings_recompute
-from branches.signals import demo_values_seeded
+from branches.signals import demo_records_seeding, demo_values_seeded
 from governance.database import statistics_refresh
 
 Status = MonthlyReport.Status
@@ -339,7 +339,7 @@ def _backdate(reports: list[MonthlyReport], evidence: list[Evidence]) -> None:
 
 
 @transaction.atomic
-def demo_values_seed(*, seed: int, today: date | None = None) -> ValuesResult:
+def demo_values_seed(*, seed: int, today: date | None = None, scale: str = "town") -> ValuesResult:
     """Write the demo reports, values, evidence and timelines of every rated branch, then
     compute the ratings."""
     today = today or timezone.localdate()
@@ -421,6 +421,10 @@ def demo_values_seed(*, seed: int, today: date | None = None) -> ValuesResult:
     Evidence.objects.bulk_create(evidence, batch_size=5000)
     _backdate(reports, evidence)
     _announce_recent_returns(events, now=now)
+    # The records apps' metrics feed the ratings: their demo records come first.
+    demo_records_seeding.send(
+        sender=ValuesResult, months=months, today=today, seed=seed, scale=scale
+    )
     for period in months:
         ratings_recompute(period=period)
     ratings_recompute(period=last_year[0], kind=Rating.ANNUAL)

@@ -78,7 +78,7 @@ class AssignmentForm(CleanTextFormMixin, forms.Form):
 class VisitForm(CleanTextFormMixin, forms.Form):
     visited_on = forms.DateField(
         label=_("走访日期"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={
             "required": _("请填写走访日期。"),
             "invalid": _("日期格式应为 年-月-日，例如 2026-03-15。"),

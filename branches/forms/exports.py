@@ -82,7 +82,7 @@ class ExportForm(forms.Form):
     )
     format = forms.ChoiceField(
         label=_("文件格式"),
-        choices=ExportLog.Format.choices,
+        choices=[(f.value, f.label) for f in ExportLog.TABLE_FORMATS],
         initial=ExportLog.Format.XLSX,
         widget=forms.RadioSelect,
         error_messages={

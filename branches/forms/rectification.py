@@ -11,7 +11,8 @@ from branches.services.workflow import evidence_check, parse_period
 from branches.validators import CleanTextFormMixin
 
 CODE_MAX = 32
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
+# <input type="date"> takes only ISO dates, whatever the locale's date format.
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATE_ERRORS = {"invalid": _("日期格式应为 YYYY-MM-DD，例如 2026-04-30。")}
 
 

@@ -17,6 +17,13 @@ class ExportLogQuerySet(UnitScopedQuerySet):
         return getattr(user, "can_read_export_log", False)
 
 
+# The exports of the records apps (grids, disputes, volunteers), by code: their title and the
+# URL name of the page they are made from (with its filters), registered in their
+# AppConfig.ready (`ExportLog.register_export`); branches never imports them.
+RECORD_EXPORTS: dict[str, str] = {}
+RECORD_EXPORT_PAGES: dict[str, str] = {}
+
+
 class ExportLog(models.Model):
     class Export(models.TextChoices):
         RATINGS = "RATINGS", _("星级评定")
@@ -28,6 +35,10 @@ class ExportLog(models.Model):
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
         XLSX = "xlsx", "Excel (XLSX)"
+        PDF = "pdf", "PDF"  # printed documents (not a table export)
+
+    # The formats a table is exported in (CSV streamed, XLSX a workbook).
+    TABLE_FORMATS = (Format.CSV, Format.XLSX)
 
     # The account may be deleted later; the log keeps the name it had.
     user = models.ForeignKey(
@@ -71,7 +82,27 @@ class ExportLog(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.user_name} {self.get_export_display()} {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.user_name} {self.title} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @staticmethod
+    def register_export(code: str, title, *, page: str = "") -> None:
+        RECORD_EXPORTS[code] = title
+        if page:
+            RECORD_EXPORT_PAGES[code] = page
+
+    @staticmethod
+    def record_export_pages() -> list[tuple[str, str]]:
+        """(title, URL name of its page) of every records-app export made from a page."""
+        return [(str(RECORD_EXPORTS[code]), page) for code, page in RECORD_EXPORT_PAGES.items()]
+
+    @classmethod
+    def export_choices(cls) -> list[tuple[str, str]]:
+        """Every export the log may name: branches' own, then the records apps'."""
+        return [*cls.Export.choices, *RECORD_EXPORTS.items()]
+
+    @property
+    def title(self) -> str:
+        return str(dict(self.export_choices()).get(self.export, self.export))
 
     # The parameters as the log page shows them; the stored keys stay machine-readable.
     PARAM_LABELS = {
@@ -81,6 +112,19 @@ class ExportLog(models.Model):
         "unit": _("单位编码"),
         "kind": _("星级类型"),
         "status": _("填报状态"),
+        # The records apps' exports.
+        "format": _("格式"),
+        "year": _("年度"),
+        "month": _("月份"),
+        "from": _("起始日期"),
+        "to": _("截止日期"),
+        "category": _("类型"),
+        "case_status": _("案件状态"),
+        "level": _("调处层级"),
+        "overdue": _("只看逾期"),
+        "under": _("单位编码"),
+        "received_from": _("受理日期自"),
+        "received_to": _("受理日期至"),
     }
     PARAM_VALUES = {"MONTHLY": _("月度"), "ANNUAL": _("年度")}
 

@@ -10,7 +10,8 @@ from branches.models.units import OrgUnit
 class RatingRollup(models.Model):
     """The ratings of one period and kind below one unit above the branches (a township up
     to the province), for one area type: how many branches, at each level, holding each star,
-    vetoed. Derived by `branches.services.rollups` whenever the ratings are written."""
+    vetoed, and how many of their month's reports are in and were in on time. Derived by
+    `branches.services.rollups` whenever the ratings are written."""
 
     unit = models.ForeignKey(
         OrgUnit,
@@ -39,6 +40,12 @@ class RatingRollup(models.Model):
     star_4 = models.PositiveIntegerField(_("第四星"))
     star_5 = models.PositiveIntegerField(_("第五星"))
     vetoed = models.PositiveIntegerField(_("一票否决"))
+    # The month's reports of those branches (monthly rollups; 0 in annual ones).
+    reports_submitted = models.PositiveIntegerField(_("已提交待审核"), default=0)
+    reports_approved = models.PositiveIntegerField(_("已审核"), default=0)
+    reports_on_time = models.PositiveIntegerField(
+        _("按时报送"), default=0, help_text=_("首次提交不晚于报送截止日的月报数")
+    )
     computed_at = models.DateTimeField(_("数据截至"), help_text=_("所汇总星级中最晚的计算时间"))
 
     class Meta:

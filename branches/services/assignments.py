@@ -261,7 +261,8 @@ def leader_branches(user, *, year: int | None = None) -> dict | None:
 
 
 def branch_oversight(user, unit: OrgUnit, *, year: int | None = None) -> dict:
-    """The branch page's 包联领导 and 结对 partner of the year (two small queries)."""
+    """The branch page's 包联领导 and 结对 partner of the year, and its rectification items
+    (three small queries)."""
     year = year or timezone.localdate().year
     assignments = list(
         LeaderAssignment.objects.visible_to(user)
@@ -277,11 +278,23 @@ def branch_oversight(user, unit: OrgUnit, *, year: int | None = None) -> dict:
     partners = [
         (p, p.strong if p.weak_id == unit.pk else p.weak, p.weak_id == unit.pk) for p in pairings
     ]
+    rectification = None
+    if user.can_read_rectifications:
+        rectification = (
+            Rectification.objects.visible_to(user)
+            .filter(branch=unit)
+            .aggregate(
+                total=Count("pk"),
+                open=Count("pk", filter=Q(status__in=Rectification.OPEN_STATUSES)),
+                overdue=Count("pk", filter=Q(status=Rectification.Status.OVERDUE)),
+            )
+        )
     return {
         "year": year,
         "assignments": assignments,
         "partners": partners,
         "can_manage": can_manage(user),
+        "rectification": rectification,
     }
 
 

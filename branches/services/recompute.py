@@ -254,7 +254,9 @@ def ratings_recompute(
         BranchRating, RATING_COLUMNS, RATING_KEY, ratings, stored=stored_ratings, key_positions=(0,)
     )
     result.unchanged = (result.branches - result.without_criteria) * 6 - result.written
-    if result.written:
+    # A branch's recompute follows each workflow step, which may change the rollups' report
+    # counts (an approval) without changing a rating.
+    if result.written or (unit_ids is not None and kind == Rating.MONTHLY):
         whole = unit_ids is None and under is None
         rollups.rollups_refresh(period, kind, None if whole else (path for _pk, path, _a in units))
     # Closed rectification items whose criterion now passes (or still fails) in this month.

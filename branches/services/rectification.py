@@ -16,14 +16,18 @@ import os
 from dataclasses import dataclass
 from datetime import date
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from branches.models import (
     Criterion,
+    LeaderAssignment,
     OrgUnit,
     Rating,
     Rectification,
@@ -31,6 +35,7 @@ from branches.models import (
     RectificationEvidence,
     StarAssessment,
 )
+from branches.services.notifications import notice, notices_send
 from branches.services.workflow import ConflictError, evidence_check
 from branches.validators import text_problem
 
@@ -84,6 +89,89 @@ def _event(item, user, action, *, before="", after="", note="") -> Rectification
         actor_name=(user.get_full_name() or user.username) if user else "",
         note=note,
     )
+
+
+# Who hears of which step: those who carry the item out (the branch's secretaries and the
+# responsible person), those who oversee it (who opened it, the township's staff and the
+# branch's 包联 leaders of the year), or both.
+WORKERS, OVERSEERS = "workers", "overseers"
+ANNOUNCED = {
+    Action.CREATED: (
+        {WORKERS, OVERSEERS},
+        gettext_lazy("%(branch)s有新的整改事项（期限 %(deadline)s）：%(problem)s"),
+    ),
+    Action.CLOSED: (
+        {OVERSEERS},
+        gettext_lazy("%(branch)s的整改事项已整改完成，请查看佐证：%(problem)s"),
+    ),
+    Action.REOPENED: ({WORKERS}, gettext_lazy("%(branch)s的整改事项被退回重新整改：%(problem)s")),
+    Action.OVERDUE: (
+        {WORKERS, OVERSEERS},
+        gettext_lazy("%(branch)s的整改事项已超过期限 %(deadline)s：%(problem)s"),
+    ),
+    Action.STILL_FAILING: (
+        {WORKERS, OVERSEERS},
+        gettext_lazy("%(branch)s的整改事项已整改，但重算后该指标仍未达标：%(problem)s"),
+    ),
+    Action.VERIFIED: ({WORKERS}, gettext_lazy("%(branch)s的整改事项经重算验证已达标：%(problem)s")),
+}
+ANNOUNCE_CHUNK = 2000
+
+
+def _announce(ids: list[int], action: str, actor=None) -> None:
+    """Notify the people concerned by `action` on the items `ids`, in the step's transaction:
+    one query for the items and one for the recipients per chunk, one insert."""
+    groups, text = ANNOUNCED[action]
+    User = get_user_model()
+    for start in range(0, len(ids), ANNOUNCE_CHUNK):
+        items = list(
+            Rectification.objects.filter(pk__in=ids[start : start + ANNOUNCE_CHUNK])
+            .select_related("branch")
+            .only(
+                "problem", "deadline", "responsible_user_id", "created_by_id",
+                "branch__name", "branch__path",
+            )
+        )  # fmt: skip
+        townships = {item.branch.path[: 4 * OrgUnit.steplen] for item in items}
+        people = User.objects.filter(is_active=True).filter(
+            Q(role=User.Role.SECRETARY, unit_id__in={item.branch_id for item in items})
+            | Q(role=User.Role.TOWNSHIP_STAFF, unit__path__in=townships)
+        )
+        leaders = {}
+        assigned = LeaderAssignment.objects.filter(
+            branch_id__in={item.branch_id for item in items},
+            year=timezone.localdate().year,
+            leader__is_active=True,
+        )
+        for branch_id, leader_id in assigned.values_list("branch_id", "leader_id"):
+            leaders.setdefault(branch_id, []).append(leader_id)
+        secretaries, staff = {}, {}
+        for pk, role, unit_id, path in people.values_list("pk", "role", "unit_id", "unit__path"):
+            if role == User.Role.SECRETARY:
+                secretaries.setdefault(unit_id, []).append(pk)
+            else:
+                staff.setdefault(path, []).append(pk)
+        notices = []
+        for item in items:
+            recipients = set()
+            if WORKERS in groups:
+                recipients.update(secretaries.get(item.branch_id, []))
+                recipients.add(item.responsible_user_id)
+            if OVERSEERS in groups:
+                recipients.update(staff.get(item.branch.path[: 4 * OrgUnit.steplen], []))
+                recipients.update(leaders.get(item.branch_id, []))
+                recipients.add(item.created_by_id)
+            recipients.discard(getattr(actor, "pk", None))
+            values = {
+                "branch": item.branch.name,
+                "problem": item.problem[:60],
+                "deadline": f"{item.deadline:%Y-%m-%d}",
+            }
+            url = reverse("rectification_detail", args=[item.pk])
+            notices.append(
+                notice(recipients=recipients, unit=item.branch, text=text % values, url=url)
+            )
+        notices_send(notices)
 
 
 def _claim(item: Rectification, expected_version: int | None, **changes) -> None:
@@ -156,10 +244,13 @@ def rectification_open(
     _require(user.can_manage_rectifications, _("您的角色不能建立整改事项。"))
     _check_branch(user, branch)
     _check_deadline(deadline)
+    period = (period or timezone.localdate()).replace(day=1)
+    if period > timezone.localdate().replace(day=1):
+        raise ValidationError(_("发现月份不能晚于本月，请选择本月或以前的月份。"))
     item = Rectification.objects.create(
         branch=branch,
         criterion=criterion,
-        period=(period or timezone.localdate()).replace(day=1),
+        period=period,
         problem=_text(_("问题"), problem, required=True, limit=PROBLEM_MAX),
         measure=_text(_("整改措施"), measure, required=False, limit=MEASURE_MAX),
         responsible_unit=responsible_unit,
@@ -169,6 +260,7 @@ def rectification_open(
         created_by=user,
     )
     _event(item, user, Action.CREATED, after=Status.OPEN)
+    _announce([item.pk], Action.CREATED, user)
     return item
 
 
@@ -227,6 +319,7 @@ def rectifications_open_bulk(
         )
         for item in created
     )  # fmt: skip
+    _announce([item.pk for item in created], Action.CREATED, user)
     return created
 
 
@@ -351,6 +444,7 @@ def rectification_close(
         still_failing=False,
     )
     _event(item, user, Action.CLOSED, before=before, after=Status.DONE, note=note)
+    _announce([item.pk], Action.CLOSED, user)
     return item
 
 
@@ -366,6 +460,7 @@ def rectification_reopen(*, item: Rectification, user, expected_version: int | N
     reason = _text(_("退回原因"), reason, required=True, limit=NOTE_MAX)
     _claim(item, expected_version, status=Status.IN_PROGRESS, closed_at=None, closed_by=None)
     _event(item, user, Action.REOPENED, before=Status.DONE, after=Status.IN_PROGRESS, note=reason)
+    _announce([item.pk], Action.REOPENED, user)
     return item
 
 
@@ -433,6 +528,7 @@ def rectifications_verify(*, period: date, kind: str, unit_ids=None, under=None)
         )  # fmt: skip
         _system_events(verified, Action.VERIFIED, Status.DONE, Status.VERIFIED,
                        _("%(label)s中该指标已达标。") % {"label": label})  # fmt: skip
+        _announce(verified, Action.VERIFIED)
     flagged = list(items.filter(Exists(failing), still_failing=False).values_list("pk", flat=True))
     if flagged:
         Rectification.objects.filter(pk__in=flagged).update(
@@ -440,6 +536,7 @@ def rectifications_verify(*, period: date, kind: str, unit_ids=None, under=None)
         )
         _system_events(flagged, Action.STILL_FAILING, "", "",
                        _("%(label)s中该指标仍未达标。") % {"label": label})  # fmt: skip
+        _announce(flagged, Action.STILL_FAILING)
     return {"verified": len(verified), "still_failing": len(flagged)}
 
 
@@ -470,6 +567,7 @@ def rectifications_mark_overdue(today: date | None = None) -> int:
         )
         for pk, status in rows
     )  # fmt: skip
+    _announce([pk for pk, _s in rows], Action.OVERDUE)
     return len(rows)
 
 

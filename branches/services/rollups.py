@@ -12,22 +12,49 @@ held to commit, so the later of two refreshes reads the other's committed rows.
 """
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from django.db import connection
+from django.utils import timezone
 
-from branches.models import BranchRating, OrgUnit, RatingRollup
+from branches.metrics import report_due_date
+from branches.models import BranchRating, MonthlyReport, OrgUnit, Rating, RatingRollup
 
 STEPLEN = OrgUnit.steplen
 TOWNSHIP_DEPTH = OrgUnit.Level.TOWNSHIP
 BRANCH_DEPTH = OrgUnit.Level.VILLAGE
-COUNTS = [f"level_{n}" for n in range(6)] + [f"star_{k}" for k in range(1, 6)] + ["vetoed", "total"]
+REPORTS = ["reports_submitted", "reports_approved", "reports_on_time"]
+COUNTS = [
+    *(f"level_{n}" for n in range(6)),
+    *(f"star_{k}" for k in range(1, 6)),
+    "vetoed",
+    "total",
+    *REPORTS,
+]
+Status = MonthlyReport.Status
 FROM_RATINGS = (
     [f"count(CASE WHEN r.level = {n} THEN 1 END)" for n in range(6)]
     + [f"count(CASE WHEN r.has_star_{k} THEN 1 END)" for k in range(1, 6)]
     + ["count(CASE WHEN r.veto <> 'NONE' THEN 1 END)", "count(*)"]
+    + [
+        f"count(CASE WHEN m.status = '{Status.SUBMITTED}' THEN 1 END)",
+        f"count(CASE WHEN m.status = '{Status.APPROVED}' THEN 1 END)",
+        # First submitted before the end of the due day (a return keeps it on time).
+        "count(CASE WHEN coalesce(m.first_submitted_at, m.submitted_at) < %s THEN 1 END)",
+    ]
+)
+# The branch's report of the rating's month (monthly ratings only).
+RATINGS_WITH_REPORTS = (
+    "branches_branchrating r LEFT JOIN branches_monthlyreport m "
+    f"ON m.unit_id = r.unit_id AND m.period = r.period AND r.kind = '{Rating.MONTHLY}'"
 )
 FROM_ROWS = [f"sum(r.{column})" for column in COUNTS]
+
+
+def due_end(period: date) -> datetime:
+    """The moment the month's due day ends in the portal's time zone."""
+    day = report_due_date(period) + timedelta(days=1)
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _execute(sql: str, params: list) -> None:
@@ -40,8 +67,11 @@ def _lock(period: date, kind: str) -> None:
         _execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"rollups:{kind}:{period}"])
 
 
-def _insert(depth: int, source: str, aggregates: list[str], where: str, params: list) -> None:
-    """Rows of `depth` for (period, kind), grouped by the prefix of the source rows' paths."""
+def _insert(
+    depth: int, source: str, aggregates: list[str], where: str, params: list, select_params=()
+) -> None:
+    """Rows of `depth` for (period, kind), grouped by the prefix of the paths of the source
+    rows (`source` names them r)."""
     width = depth * STEPLEN
     table = RatingRollup._meta.db_table
     columns = ", ".join(COUNTS)
@@ -50,10 +80,10 @@ def _insert(depth: int, source: str, aggregates: list[str], where: str, params: 
         "computed_at) "
         f"SELECT u.id, u.path, {depth}, r.period, r.kind, r.area_type, {', '.join(aggregates)}, "
         "max(r.computed_at) "
-        f"FROM {source} r JOIN branches_orgunit u ON u.path = substr(r.unit_path, 1, {width}) "
+        f"FROM {source} JOIN branches_orgunit u ON u.path = substr(r.unit_path, 1, {width}) "
         f"WHERE r.period = %s AND r.kind = %s {where} "
         "GROUP BY u.id, u.path, r.period, r.kind, r.area_type",
-        params,
+        [*select_params, *params],
     )
 
 
@@ -70,10 +100,11 @@ def _refresh_depth(depth: int, period: date, kind: str, prefixes: list[str] | No
         params += prefixes
     if depth == TOWNSHIP_DEPTH:
         where += f" AND length(r.unit_path) = {BRANCH_DEPTH * STEPLEN}"
-        _insert(depth, "branches_branchrating", FROM_RATINGS, where, params)
+        due = connection.ops.adapt_datetimefield_value(due_end(period))  # SQLite: naive UTC
+        _insert(depth, RATINGS_WITH_REPORTS, FROM_RATINGS, where, params, [due])
     else:
         where += f" AND r.depth = {depth + 1}"
-        _insert(depth, RatingRollup._meta.db_table, FROM_ROWS, where, params)
+        _insert(depth, f"{RatingRollup._meta.db_table} r", FROM_ROWS, where, params)
 
 
 def rollups_refresh(period: date, kind: str, paths: Iterable[str] | None = None) -> None:

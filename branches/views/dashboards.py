@@ -15,11 +15,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from branches.models import BranchRating, OrgUnit, Rating
+from branches.forms.reports import criterion_rule
+from branches.metrics import Window
+from branches.models import BranchRating, Criterion, OrgUnit, Rating
 from branches.periods import month_label
 from branches.services import dashboards, runs
 from branches.services.workflow import PERIOD_YEARS, parse_period
 from branches.views.rectification import scorecard_rectify
+from branches.views.reports import metric_shown
 from branches.views.units import breadcrumbs_for, get_unit_for_user
 
 BRANCHES_PAGE_SIZE = 50
@@ -111,6 +114,25 @@ def get_summary_unit_for_user(user, code: str) -> OrgUnit:
     return unit
 
 
+def _add_metric_values(card: dict, unit: OrgUnit, period: date, kind: str) -> None:
+    """Each star's computed criteria with their value now (from the records apps: visits,
+    disputes, volunteers …) and their rule, so a met star shows its figures too. The rating
+    stores levels and gaps, not these values: they are computed for the rating's window."""
+    window = Window(period.year, 1, 12 if kind == Rating.ANNUAL else period.month)
+    criteria = (
+        card["criteria_set"]
+        .criteria.filter(source=Criterion.Source.METRIC)
+        .order_by("star", "order", "code")
+    )
+    by_star: dict[int, list] = {}
+    for criterion in criteria:
+        by_star.setdefault(criterion.star, []).append(
+            (criterion.title, metric_shown(criterion, unit, window), criterion_rule(criterion))
+        )
+    for star in card["stars"]:
+        star["metrics"] = by_star.get(star["number"], [])
+
+
 @login_required
 def scorecard(request, code):
     user = request.user
@@ -137,6 +159,8 @@ def scorecard(request, code):
         BranchRating.objects.visible_to(user).filter(unit=unit), kind=kind
     )
     card = dashboards.scorecard(user, unit, period=period, kind=kind) if period else None
+    if card is not None:
+        _add_metric_values(card, unit, period, kind)
     context |= {
         "nav": _period_nav(period, kind) if period else None,
         "card": card,

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -54,8 +55,8 @@ def export_response(
         )
         response["Content-Disposition"] = content_disposition_header(True, f"{filename}.csv")
         return response
-    title = str(Export(export).label)
-    file = export_services.logged_xlsx(table, counted, log, title=title)
+    title = dict(ExportLog.export_choices())[export]
+    file = export_services.logged_xlsx(table, counted, log, title=str(title))
     return xlsx_response(file, f"{filename}.xlsx")
 
 
@@ -155,6 +156,9 @@ def export_centre(request):
             "max_months": MAX_MONTHS,
             "scope": user.unit,
             "can_read_log": user.can_read_export_log,
+            "record_exports": [
+                (title, reverse(page)) for title, page in ExportLog.record_export_pages()
+            ],
         },
         status=status,
     )
@@ -171,7 +175,8 @@ def export_log_list(request):
     if who:
         entries = entries.filter(user_name__icontains=who)
     export = request.GET.get("export", "")
-    if export in Export.values:
+    choices = ExportLog.export_choices()
+    if export in dict(choices):
         entries = entries.filter(export=export)
     else:
         export = ""
@@ -179,5 +184,5 @@ def export_log_list(request):
     return render(
         request,
         "branches/export_log.html",
-        {"page": page, "who": who, "export": export, "exports": Export.choices},
+        {"page": page, "who": who, "export": export, "exports": choices},
     )

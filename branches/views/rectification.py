@@ -243,7 +243,12 @@ def _act(request, item, step, forms) -> bool:
                 item=item, user=user, expected_version=data["version"], note=data["note"],
                 uploads=data["files"],
             )  # fmt: skip
-            messages.success(request, _("已标记整改完成；之后的重算中该指标达标即自动验证。"))
+            messages.success(
+                request,
+                _("已标记整改完成；之后的重算中该指标达标即自动验证。")
+                if item.criterion_id
+                else _("已标记整改完成。该事项未关联指标，不会自动验证。"),
+            )
         elif step == "reopen":
             service.rectification_reopen(
                 item=item, user=user, expected_version=data["version"], reason=data["reason"]

@@ -163,13 +163,17 @@ def _previous_values(unit: OrgUnit, period: date) -> dict[str, object]:
     return {code: boolean if boolean is not None else number for code, boolean, number in rows}
 
 
-def _metric_value(criterion: Criterion, unit: OrgUnit, period: date) -> str:
-    window = Window(period.year, 1, period.month)
+def metric_shown(criterion: Criterion, unit: OrgUnit, window: Window) -> str:
+    """A computed criterion's value for one branch over a window, as the pages show it."""
     try:
         value = registry.compute(criterion.metric_key, window, [unit.id])[unit.id]
     except UnknownMetric:
         return _("该系统指标尚未启用")
     return shown_value(criterion, value) if value is not None else _("暂无数据")
+
+
+def _metric_value(criterion: Criterion, unit: OrgUnit, period: date) -> str:
+    return metric_shown(criterion, unit, Window(period.year, 1, period.month))
 
 
 def _report_evidence(report: MonthlyReport) -> list[Evidence]:
@@ -206,6 +210,12 @@ def _star_groups(
         )
         if criterion.source == Criterion.Source.METRIC:
             row.metric = _metric_value(criterion, unit, period)
+            # Last month: the year to date up to it (nothing before January).
+            row.last_month = (
+                _metric_value(criterion, unit, period.replace(month=period.month - 1))
+                if period.month > 1
+                else "—"
+            )
         else:
             value = stored.get(code)
             row.current = shown_value(criterion, value.value if value else None)

@@ -21,7 +21,7 @@ from branches.views.reports import get_report_unit_for_user
 from branches.views.units import breadcrumbs_for, get_unit_for_user
 
 Export = ExportLog.Export
-EXPORT_FORMATS = ExportLog.Format.values
+EXPORT_FORMATS = ExportLog.TABLE_FORMATS
 # An upload with more errors than this shows the first ones; fixing them usually fixes the rest.
 SHEET_ERRORS_SHOWN = 500
 

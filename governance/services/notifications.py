@@ -87,6 +87,20 @@ def _superseded_settle(newest) -> None:
     Notification.objects.filter(earlier, read_at__isnull=True).update(read_at=timezone.now())
 
 
+def notifications_for_request(*, notices: list, **_):
+    """Store the notices another app sent (branches.signals.notification_requested) in that
+    app's transaction: one query for the recipients, one insert. Inactive accounts are skipped."""
+    wanted = {pk for notice in notices for pk in notice.recipients}
+    active = set(User.objects.filter(pk__in=wanted, is_active=True).values_list("pk", flat=True))
+    now = timezone.now()
+    Notification.objects.bulk_create(
+        Notification(recipient_id=pk, unit=n.unit, text=n.text, url=n.url, created_at=now)
+        for n in notices
+        for pk in n.recipients
+        if pk in active
+    )
+
+
 @transaction.atomic
 def notification_mark_read(*, notification: Notification) -> Notification:
     """Mark one notification read (again: nothing changes)."""

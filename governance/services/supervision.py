@@ -12,10 +12,11 @@ from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from branches.metrics import report_due_date
+from branches.metrics import Window, registry, report_due_date
 from branches.models import (
     BranchRating,
     Criterion,
@@ -26,9 +27,10 @@ from branches.models import (
     StarAssessment,
 )
 from branches.periods import month_label
+from branches.services.notifications import notify_users
 from branches.services.workbench import is_late
 from branches.services.workflow import parse_period  # noqa: F401 - the API's month parser
-from governance.models import SupervisionReport
+from governance.models import SupervisionReport, User
 
 STEP = OrgUnit.steplen
 # Units that get a report: the province down to the townships.
@@ -42,9 +44,10 @@ REPORT_LEVELS = (
 LIST_CAP = 30
 MISSED_CRITERIA = 10
 REASON_MAX = 500
-# Keys of the branches metric registry that get a section of their own (the records apps
-# will add theirs); empty today, so the report has no such section.
-METRIC_SECTIONS: list[str] = []
+# The metrics of the records apps (grids, disputes, volunteers) each get a section, numbered
+# after the six fixed ones; the branches' own metrics are in the sections above.
+OWN_METRICS_PREFIX = "branches."
+SECTION_NUMERALS = "七八九十"
 SUBMITTED = (MonthlyReport.Status.SUBMITTED, MonthlyReport.Status.APPROVED)
 RECT = Rectification.Status
 
@@ -91,6 +94,8 @@ class _Node:
     still_failing: _Named = field(default_factory=_Named)
     # Every branch that lost a star, [id, from, to]: the report's bulk rectification.
     lost_moves: list = field(default_factory=list)
+    # Per records-app metric key: [sum of the branches' values, branches with a value].
+    metrics: dict = field(default_factory=dict)
 
 
 def _figures(levels: list) -> dict:
@@ -223,6 +228,8 @@ def snapshots_build(period: date, root: OrgUnit | None = None) -> dict[int, dict
             if node is not None:
                 node.codes[code] += n
 
+    metrics = _metrics_add(period, by_path, nodes)
+
     children = {}
     for path in by_path:
         children.setdefault(path[:-STEP], []).append(path)
@@ -230,8 +237,57 @@ def snapshots_build(period: date, root: OrgUnit | None = None) -> dict[int, dict
     for path, (pk, name, level) in by_path.items():
         if level in REPORT_LEVELS:
             kids = [(kid, by_path[kid]) for kid in children.get(path, [])]
-            snapshots[pk] = _snapshot(period, path, name, level, nodes, kids, titles)
+            snapshot = _snapshot(period, path, name, level, nodes, kids, titles)
+            snapshot["metric_sections"] = _metric_sections(metrics, nodes, path, kids)
+            snapshots[pk] = snapshot
     return snapshots
+
+
+def _metrics_add(period: date, by_path: dict, nodes: dict) -> list:
+    """Compute each records-app metric for the month over every branch (one registry call per
+    metric), add the values up every node's chain, and return the metrics in key order."""
+    branches = {
+        pk: path for path, (pk, _n, level) in by_path.items() if level == OrgUnit.Level.VILLAGE
+    }
+    window = Window(period.year, period.month, period.month)
+    metrics = [registry.get(key) for key in registry if not key.startswith(OWN_METRICS_PREFIX)]
+    for metric in metrics:
+        for pk, value in registry.compute(metric.key, window, list(branches)).items():
+            if value is None:
+                continue
+            path = branches[pk]
+            for end in range(STEP, len(path) + 1, STEP):
+                node = nodes.get(path[:end])
+                if node is not None:
+                    total = node.metrics.setdefault(metric.key, [0, 0])
+                    total[0] += value
+                    total[1] += 1
+    return metrics
+
+
+def _metric_sections(metrics: list, nodes: dict, path: str, children: list) -> list[dict]:
+    """One section per metric: the unit's average over its branches, then each child's."""
+
+    def row(node_path: str, name: str) -> dict:
+        node = nodes[node_path]
+        total, counted = node.metrics.get(metric.key, (0, 0))
+        average = round(float(total) / counted, 1) if counted else None
+        return {"name": name, "branches": node.expected, "counted": counted, "average": average}
+
+    sections = []
+    for number, metric in zip(SECTION_NUMERALS, metrics, strict=False):
+        rows = [row(child_path, child[1]) for child_path, child in children]
+        sections.append(
+            {
+                "key": metric.key,
+                "heading": f"{number}、{metric.title}",
+                "title": str(metric.title),
+                "unit": metric.unit,
+                "overall": row(path, _("全辖区")),
+                "rows": rows,
+            }
+        )
+    return sections
 
 
 def _snapshot(period, path, name, level, nodes, children, titles) -> dict:
@@ -299,7 +355,7 @@ def _snapshot(period, path, name, level, nodes, children, titles) -> dict:
             "overdue": node.rect[RECT.OVERDUE],
             "still_failing": node.still_failing.as_dict(),
         },
-        "metric_sections": [],
+        "metric_sections": [],  # filled by snapshots_build
     }
 
 
@@ -376,6 +432,7 @@ def report_generate_for_unit(user, unit: OrgUnit, period: date) -> SupervisionRe
     return SupervisionReport.objects.get(unit=unit, period=period, is_latest=True)
 
 
+@transaction.atomic
 def report_publish(user, report: SupervisionReport, *, generated_at: str = "") -> SupervisionReport:
     """Publish the latest draft; `generated_at` (as shown to the user) guards against a
     draft regenerated since it was read."""
@@ -397,7 +454,30 @@ def report_publish(user, report: SupervisionReport, *, generated_at: str = "") -
     if not updated:
         raise ConflictError(_("该通报在您打开后已被他人发布或重新生成，请刷新后再操作。"))
     report.refresh_from_db()
+    _announce_published(report, user)
     return report
+
+
+def _announce_published(report: SupervisionReport, publisher) -> None:
+    """Those whose home page now lists the report hear of it: the users of its unit and of
+    the unit above who read reports (not the publisher, not secretaries or grid workers)."""
+    units = [report.unit_id] + (
+        [OrgUnit.objects.get_parent(report.unit).pk] if report.unit.depth > 1 else []
+    )
+    readers = (
+        User.objects.filter(is_active=True, unit_id__in=units)
+        .filter(role__in=[User.Role.LEADER, User.Role.TOWNSHIP_STAFF, User.Role.AUDITOR])
+        .exclude(pk=publisher.pk)
+    )
+    text = _("%(unit)s %(period)s督导通报（第 %(version)s 版）已发布。") % {
+        "unit": report.unit.name,
+        "period": month_label(report.period),
+        "version": report.version,
+    }
+    url = reverse("supervision_detail", args=[report.pk])
+    notify_users(
+        recipients=readers.values_list("pk", flat=True), unit=report.unit, text=text, url=url
+    )
 
 
 def home_reports(user, limit: int = 5) -> list[SupervisionReport]:

@@ -112,6 +112,13 @@ def report_xlsx(report: SupervisionReport):
         )
     ]
     rows.append(("整改情况", "已整改但仍未达标", rect["still_failing"]["count"], None, None, None))
+    # Records-app metrics: the average over the branches with a value, how many, of how many.
+    for section in snap.get("metric_sections", []):
+        title = f"{section['title']}({section['unit']})" if section["unit"] else section["title"]
+        rows += [
+            (title, row["name"], row["average"], row["counted"], row["branches"], None)
+            for row in [section["overall"], *section["rows"]]
+        ]
     columns = [
         Column("栏目"),
         Column("项目"),

@@ -386,3 +386,20 @@ def test_the_api_explains_a_refused_assignment(personas, login, assignment):
     )
     assert response.status_code == 400
     assert "在今天之后" in response.json()["non_field_errors"][0]
+
+
+def test_the_branch_page_counts_its_open_and_overdue_rectification_items(
+    tree, personas, login, assignment
+):
+    for status in ("OPEN", "OVERDUE", "VERIFIED"):
+        Rectification.objects.create(
+            branch=tree.village_a1,
+            period=date(2026, 3, 1),
+            problem="问题",
+            deadline=date(2026, 4, 30),
+            status=status,
+        )
+    url = reverse("branches:unit_detail", args=[tree.village_a1.code])
+    text = login(personas.staff_a).get(url).content.decode()
+    assert "未完成 2 项（共 3 项）" in text and "逾期 1 项" in text
+    assert "未完成 2 项" in login(personas.auditor).get(url).content.decode()

@@ -16,10 +16,18 @@ from branches.models import (
     ReportValue,
     StarAssessment,
 )
+from branches.signals import demo_records_seeding
 from governance.models import User
 from tests.branches.factories import OrgUnitFactory
 
 TODAY = date(2026, 11, 22)
+
+
+@pytest.fixture(autouse=True)
+def branches_values_only(monkeypatch):
+    """The months of values without the records apps' demos (each app tests its own seed);
+    the test of the seam connects its own receiver."""
+    monkeypatch.setattr(demo_records_seeding, "receivers", [])
 
 
 @pytest.fixture
@@ -137,7 +145,7 @@ def test_each_timeline_leads_in_order_to_the_reports_status(seeded):
 
 
 def test_each_positive_value_that_needs_evidence_has_a_real_file(seeded, settings):
-    values = ReportValue.objects.select_related("criterion", "report__submitted_by")
+    values = ReportValue.objects.select_related("criterion", "report")
     needing = [v for v in values if v.criterion.evidence_required and v.value]
     assert needing
     evidence = {e.value_id: e for e in Evidence.objects.all()}
@@ -155,7 +163,7 @@ def test_each_positive_value_that_needs_evidence_has_a_real_file(seeded, setting
         else:
             assert content.startswith(b"\x89PNG\r\n\x1a\n")
         if value.report.submitted_by is not None:
-            assert item.uploaded_by == value.report.submitted_by
+            assert item.uploaded_by_id == value.report.submitted_by_id
     assert kinds == {"pdf", "png"}
 
 
@@ -219,7 +227,11 @@ def test_the_demos_recent_returns_notify_the_township_staff(county):
     # Notifications live in governance; the demo reaches them through the workflow's listeners.
     from governance.models import Notification
 
-    notifications = list(Notification.objects.select_related("event__report", "recipient"))
+    notifications = list(
+        Notification.objects.filter(event__isnull=False).select_related(
+            "event__report", "recipient"
+        )
+    )
     assert notifications
     # Each recent return, with the resubmission and approval that followed it.
     actions = {n.event.action for n in notifications}
@@ -235,3 +247,25 @@ def test_the_demos_recent_returns_notify_the_township_staff(county):
     assert Notification.objects.filter(recipient__username="demo_zhen_a").exists()
     oldest = min(n.created_at for n in notifications).date()
     assert (date.today() - oldest).days <= 90
+
+
+def test_the_records_apps_seed_before_the_months_are_rated(county):
+    seen = {}
+
+    def receiver(sender, *, months, today, seed, scale, **kwargs):
+        seen.update(months=months, today=today, seed=seed, scale=scale)
+        seen["ratings_then"] = BranchRating.objects.count()
+
+    demo_records_seeding.connect(receiver, dispatch_uid="test_records_seeding")
+    try:
+        result = demo_values_seed(seed=7, today=TODAY, scale="county")
+    finally:
+        demo_records_seeding.disconnect(dispatch_uid="test_records_seeding")
+    assert seen == {
+        "months": result.months,
+        "today": TODAY,
+        "seed": 7,
+        "scale": "county",
+        "ratings_then": 0,
+    }
+    assert BranchRating.objects.exists()

@@ -105,6 +105,17 @@ def test_every_role_opens_the_centre_and_sees_only_the_exports_it_may_use(person
     assert (f'href="{reverse("export_log")}"' in text) == (persona in ("admin", "auditor"))
 
 
+def test_the_centre_points_to_the_records_apps_exports(login, personas):
+    text = centre(login(personas.auditor)).content.decode()
+    for title, page in [
+        ("网格台账", "grids:grid_list"),
+        ("走访记录", "grids:visit_list"),
+        ("矛盾纠纷台账", "disputes:case_list"),
+        ("志愿服务时长台账", "volunteers:volunteer_list"),
+    ]:
+        assert f'<a href="{reverse(page)}">{title}</a>' in text
+
+
 def test_the_centre_needs_a_login(client):
     response = centre(client)
     assert response.status_code == 302

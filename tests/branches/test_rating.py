@@ -12,7 +12,9 @@ from branches.catalogue import (
     URBAN_STARS,
     criterion_spec,
     default_catalogue,
+    registered_metric_rows,
 )
+from branches.metrics import MetricRegistry
 from branches.rating import (
     Aggregation,
     Comparator,
@@ -26,6 +28,13 @@ from branches.rating import (
 )
 
 K, C, A = ValueKind, Comparator, Aggregation
+
+
+@pytest.fixture(autouse=True)
+def _manual_catalogue(monkeypatch):
+    """These tests read the manual rows of the default sets: no records app's metric rows
+    join them, whichever apps are installed (the metric rows' own tests add them)."""
+    monkeypatch.setattr("branches.metrics.registry", MetricRegistry())
 
 
 def criterion(**fields) -> CriterionSpec:
@@ -743,13 +752,24 @@ def test_the_urban_catalogue_shares_the_branch_and_safety_rows_with_community_wo
     assert rows["SH-04"]["evidence_required"] is True
 
 
-def test_metric_criteria_are_kept_out_of_the_default_sets():
+def test_metric_criteria_join_the_default_sets_once_their_metric_is_registered(monkeypatch):
     assert [row["code"] for row in METRIC_CRITERIA["RURAL"]] == ["SA-01", "SA-02", "SA-06", "CI-03"]
     assert [row["code"] for row in METRIC_CRITERIA["URBAN"]] == ["SA-01", "SA-02", "SA-06", "HA-01"]
     assert METRIC_CRITERIA["URBAN"][3]["star"] == 4
+    fresh = MetricRegistry()
+    monkeypatch.setattr("branches.metrics.registry", fresh)
+    # This test is about the joining itself (the other branches tests rate on manual rows).
+    monkeypatch.setattr("branches.catalogue.registered_metric_rows", registered_metric_rows)
     for area_type in ("RURAL", "URBAN"):
         rows = default_catalogue(area_type).criteria
         assert not [row for row in rows if row["source"] == Source.METRIC]
+    fresh.register("grids.visit_coverage", title="网格走访覆盖率", unit="%")(lambda w, ids: {})
+    for area_type in ("RURAL", "URBAN"):
+        metric = [r for r in default_catalogue(area_type).criteria if r["source"] == Source.METRIC]
+        assert [(row["code"], row["metric_key"]) for row in metric] == [
+            ("SA-06", "grids.visit_coverage")
+        ]
+    assert metric[0]["star"] == 3  # 平安法治星 is the urban set's third star
 
 
 def test_default_catalogue_hands_out_fresh_rows():

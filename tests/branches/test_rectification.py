@@ -14,8 +14,10 @@ from branches.models import Criterion, Rectification, RectificationEvent
 from branches.services import recompute
 from branches.services import rectification as rect
 from branches.tasks import mark_rectifications_overdue
+from governance.models import User
 from tests.branches.factories import OrgUnitFactory
 from tests.branches.test_recompute import put_reports
+from tests.governance.factories import UserFactory
 
 Status = Rectification.Status
 Action = RectificationEvent.Action
@@ -378,3 +380,86 @@ def test_the_demo_has_items_consistent_with_its_ratings(db):
     assert verified.closed_at < verified.verified_at
     assert all(i.created_at <= (i.closed_at or i.created_at) for i in items)
     assert all(i.criterion is not None for i in items)
+
+
+# Notifications: the people concerned hear of each step in its transaction.
+
+
+def notified(text_part=""):
+    from governance.models import Notification
+
+    rows = Notification.objects.filter(text__contains=text_part)
+    return sorted(rows.values_list("recipient__username", flat=True))
+
+
+def test_opening_notifies_the_branchs_secretary_and_the_responsible_person(tree, personas):
+    open_item(personas.staff_a, tree.village_a1, responsible_user=personas.staff_a2)
+    assert notified("有新的整改事项") == ["checker", "shuji"]  # staff_a2 is checker
+    from governance.models import Notification
+
+    notification = Notification.objects.filter(recipient=personas.secretary).get()
+    assert notification.url == f"/rectifications/{Rectification.objects.get().pk}/"
+    assert notification.unit == tree.village_a1
+
+
+def test_closing_notifies_who_opened_it_and_the_townships_staff_not_the_closer(tree, personas):
+    item = open_item(personas.staff_a, tree.village_a1)
+    rect.rectification_close(item=item, user=personas.secretary, expected_version=1, note="已整改")
+    assert notified("已整改完成") == ["checker", "staff_a"]
+    rect.rectification_reopen(
+        item=item, user=personas.staff_a2, expected_version=item.version, reason="佐证不足"
+    )
+    assert notified("退回重新整改") == ["shuji"]
+
+
+def test_the_overdue_job_notifies_once_per_item_and_step(tree, personas, april_third):
+    open_item(personas.staff_a, tree.village_a1, deadline=date(2026, 4, 5))
+    april_third.move_to("2026-04-07 09:00 +0800")
+    assert rect.rectifications_mark_overdue() == 1
+    assert rect.rectifications_mark_overdue() == 0
+    assert notified("超过期限") == ["checker", "shuji", "staff_a"]
+
+
+def test_bulk_opening_notifies_in_a_fixed_number_of_queries(tree, personas):
+    def bulk(branches):
+        items = [rect.BulkItem(branch=b, problem=f"问题{b.pk}", period=MARCH) for b in branches]
+        with CaptureQueriesContext(connection) as queries:
+            rect.rectifications_open_bulk(personas.staff_a, items, DEADLINE)
+        return len(queries)
+
+    few = bulk([tree.village_a1])
+    extra = [OrgUnitFactory(parent=tree.township_a) for _n in range(5)]
+    for n, branch in enumerate(extra):
+        UserFactory(username=f"shuji{n}", role=User.Role.SECRETARY, unit=branch)
+    many = bulk([tree.village_a2, *extra])
+    assert many == few
+    # Township A's other staff member hears of all seven items, each secretary of their own.
+    assert notified("有新的整改事项") == ["checker"] * 7 + [
+        "shuji",
+        *(f"shuji{n}" for n in range(5)),
+    ]
+
+
+def test_the_branchs_baolian_leader_hears_of_opening_and_closing(tree, personas):
+    from branches.models import LeaderAssignment
+
+    LeaderAssignment.objects.create(
+        leader=personas.county_leader, branch=tree.village_a1, year=2026
+    )
+    item = open_item(personas.staff_a, tree.village_a1)
+    rect.rectification_close(item=item, user=personas.secretary, expected_version=1, note="已整改")
+    mine = notified_texts(personas.county_leader)
+    assert any("有新的整改事项" in text for text in mine)
+    assert any("已整改完成" in text for text in mine)
+
+
+def notified_texts(user):
+    from governance.models import Notification
+
+    return list(Notification.objects.filter(recipient=user).values_list("text", flat=True))
+
+
+def test_the_month_found_cannot_be_in_the_future(tree, personas):
+    with pytest.raises(ValidationError, match="发现月份不能晚于本月"):
+        open_item(personas.staff_a, tree.village_a2, period=date(2026, 5, 1))
+    assert open_item(personas.staff_a, tree.village_a2, period=APRIL).period == APRIL

@@ -41,6 +41,11 @@ def assert_rollups_match(user, period=MARCH, kind="MONTHLY"):
         assert (
             dashboards.summary_figures(user, unit, period=period, kind=kind, names=names) == direct
         ), unit.name
+        if kind == "MONTHLY":
+            completeness = dashboards.report_completeness(user, unit, period=period)
+            assert completeness == dashboards.report_completeness_direct(
+                user, unit, period=period
+            ), unit.name
 
 
 def test_a_recompute_builds_the_rollups_of_every_unit(tree, criteria, personas):  # noqa: F811
@@ -161,3 +166,37 @@ def test_the_summary_shows_the_trend_ranking_and_when_the_figures_were_computed(
         2.5,
         2,
     )
+
+
+def test_the_rollups_count_reports_in_and_in_on_time_by_the_first_submission(
+    tree,
+    criteria,  # noqa: F811
+    personas,
+):
+    """March is due on 5 April (Beijing time): a first submission on the 5th at 23:59 is on
+    time, one at 00:00 on the 6th is late, and a resubmission keeps the first one's date."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from branches.models import MonthlyReport
+
+    beijing = ZoneInfo("Asia/Shanghai")
+    put_reports(tree.village_a1, criteria, [3])
+    put_reports(tree.village_a2, criteria, [3], status="APPROVED")
+    put_reports(tree.village_b1, criteria, [3])
+    times = {
+        tree.village_a1: (datetime(2026, 4, 5, 23, 59, tzinfo=beijing), None),
+        tree.village_a2: (datetime(2026, 4, 6, 0, 0, tzinfo=beijing), None),
+        tree.village_b1: (datetime(2026, 4, 1, 9, 0, tzinfo=beijing),
+                          datetime(2026, 4, 9, 9, 0, tzinfo=beijing)),
+    }  # fmt: skip
+    for unit, (first, later) in times.items():
+        MonthlyReport.objects.filter(unit=unit, period=MARCH).update(
+            first_submitted_at=first, submitted_at=later or first
+        )
+    recompute.ratings_recompute(period=MARCH)
+    county = dashboards.report_completeness(personas.admin, tree.county, period=MARCH)
+    assert (county["submitted"], county["approved"], county["on_time"]) == (2, 1, 2)
+    township_a = dashboards.report_completeness(personas.admin, tree.township_a, period=MARCH)
+    assert township_a["on_time"] == 1 and township_a["expected"] == 2
+    assert_rollups_match(personas.admin)

@@ -8,6 +8,7 @@ from django.urls import reverse
 from branches.demo.hierarchy import Scale, hierarchy_plan
 from branches.demo.users import DEMO_PASSWORD
 from branches.models import OrgUnit
+from branches.signals import demo_records_reset
 from governance.models import User
 
 L = OrgUnit.Level
@@ -33,6 +34,9 @@ SNAPSHOT_FIELDS = [
 
 
 def seed(scale="town", **options) -> str:
+    """seed_demo, by default without the months of values (the hierarchy and the accounts are
+    what these tests check; tests/branches/test_demo_values.py and the crawl cover the rest)."""
+    options.setdefault("no_values", True)
     out = StringIO()
     call_command("seed_demo", scale=scale, stdout=out, **options)
     return out.getvalue()
@@ -204,3 +208,17 @@ def test_reset_replaces_the_hierarchy_and_the_accounts_inside_it(personas):
     townships = OrgUnit.objects.filter(level=L.TOWNSHIP).order_by("code")
     assert [unit.code for unit in townships] == ["410102001", "410102100"]
     assert OrgUnit.history.filter(code="410102002").count() == 0
+
+
+def test_reset_asks_the_records_apps_to_empty_theirs_first(personas):
+    units_then = []
+
+    def receiver(sender, **kwargs):
+        units_then.append(OrgUnit.objects.count())
+
+    demo_records_reset.connect(receiver, dispatch_uid="test_records_reset")
+    try:
+        seed(reset=True, no_values=False)
+    finally:
+        demo_records_reset.disconnect(dispatch_uid="test_records_reset")
+    assert len(units_then) == 1 and units_then[0] > 0  # before anything was deleted

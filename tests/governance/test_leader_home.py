@@ -32,7 +32,13 @@ from tests.governance.factories import UserFactory
 Status = MonthlyReport.Status
 FEBRUARY, MARCH = date(2026, 2, 1), date(2026, 3, 1)
 
-pytestmark = pytest.mark.usefixtures("april_third")
+pytestmark = pytest.mark.usefixtures("april_third", "_manual_default_sets")
+
+
+@pytest.fixture
+def _manual_default_sets(monkeypatch):
+    """The figures described here are those of the manual rows (see tests/branches/conftest)."""
+    monkeypatch.setattr("branches.catalogue.registered_metric_rows", lambda area_type: ())
 
 
 @pytest.fixture

@@ -73,3 +73,29 @@ def test_a_missing_page_is_the_chinese_404_page_when_debug_is_off(settings, pers
     assert "页面不存在，或不在您的管辖范围内" in text
     assert "返回首页" in text
     assert "Page not found" not in text
+
+
+@pytest.mark.parametrize(
+    ("persona", "menus"),
+    [
+        ("county_leader", ["督导", "基层治理"]),
+        ("staff_a", ["督导", "基层治理"]),
+        ("grid_worker", ["基层治理"]),
+    ],
+)
+def test_oversight_and_the_records_apps_sit_in_two_menus(persona, menus, personas, login):
+    html = login(getattr(personas, persona)).get(reverse("home")).content.decode()
+    toggles = re.findall(
+        r'<button type="button" class="nav-link dropdown-toggle[^"]*"[^>]*>(.*?)</button>',
+        html,
+        re.S,
+    )
+    assert [" ".join(re.sub(r"<[^>]+>", " ", t).split()) for t in toggles] == menus
+
+
+def test_the_oversight_menu_is_highlighted_on_its_pages(personas, login):
+    html = login(personas.county_leader).get(reverse("supervision_list")).content.decode()
+    assert re.search(
+        r'class="nav-link dropdown-toggle active"[^>]*>\s*<i class="bi bi-megaphone"', html
+    )
+    assert re.search(r'class="dropdown-item active" href="/supervision/"', html)

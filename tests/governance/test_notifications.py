@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from branches.models import MonthlyReport, ReportEvent
 from branches.services import workflow
+from branches.services.notifications import notify_users
 from governance.models import Notification, User
 from governance.services.notifications import notifications_for_events, notifications_purge
 from governance.tasks import purge_notifications
@@ -451,3 +452,75 @@ def test_a_superuser_submitter_without_a_unit_is_notified(tree, criteria, person
         report=report, user=personas.staff_b, reason="x", expected_version=report.version
     )
     assert recipients() == ["root2"]
+
+
+class TestAnyAppMayNotify:
+    """branches.services.notifications.notify_users: what the records apps call."""
+
+    def test_it_notifies_each_recipient_once_with_the_text_and_link(self, tree, personas):
+        notify_users(
+            recipients=[personas.grid_worker, personas.staff_a, personas.staff_a.pk, None],
+            unit=tree.compound_a1,
+            text="网格事件已派单给您，请在期限内处置。",
+            url="/grids/events/1/",
+        )
+        assert recipients() == ["staff_a", "wangge"]
+        notification = Notification.objects.get(recipient=personas.grid_worker)
+        assert notification.message == "网格事件已派单给您，请在期限内处置。"
+        assert notification.unit == tree.compound_a1
+
+    def test_a_grid_worker_reads_theirs_though_they_read_no_reports(self, tree, personas, login):
+        notify_users(recipients=[personas.grid_worker], unit=tree.compound_a1, text="请走访")
+        assert Notification.objects.visible_to(personas.grid_worker).count() == 1
+        response = login(personas.grid_worker).get(reverse("notification_list"))
+        assert "请走访" in response.content.decode()
+
+    def test_it_leaves_the_list_when_the_unit_leaves_the_jurisdiction(self, tree, personas):
+        notify_users(recipients=[personas.staff_a], unit=tree.village_a2, text="待办")
+        personas.staff_a.unit = tree.township_b
+        personas.staff_a.save()
+        assert not Notification.objects.visible_to(personas.staff_a).exists()
+
+    def test_opening_it_follows_the_link_and_marks_it_read(self, tree, personas, login):
+        notify_users(
+            recipients=[personas.staff_a], unit=tree.village_a2, text="待办", url="/reports/"
+        )
+        notification = Notification.objects.get()
+        response = login(personas.staff_a).get(reverse("notification_open", args=[notification.pk]))
+        assert response.status_code == 302
+        assert response["Location"] == "/reports/"
+        notification.refresh_from_db()
+        assert notification.is_read
+
+    @pytest.mark.parametrize("url", ["https://example.com/", "//example.com/x", "reports/"])
+    def test_a_link_off_the_portal_is_refused(self, url, tree, personas):
+        with pytest.raises(ValueError):
+            notify_users(recipients=[personas.staff_a], unit=tree.village_a2, text="x", url=url)
+        assert not Notification.objects.exists()
+
+    def test_it_falls_with_the_callers_transaction(self, tree, personas):
+        from django.db import transaction
+
+        with pytest.raises(RuntimeError), transaction.atomic():
+            notify_users(recipients=[personas.staff_a], unit=tree.village_a2, text="待办")
+            raise RuntimeError("the step failed after notifying")
+        assert not Notification.objects.exists()
+
+    def test_the_api_lists_it_with_its_unit_and_link(self, tree, personas, api_for, schema):
+        notify_users(
+            recipients=[personas.staff_a], unit=tree.village_a2, text="待办", url="/reports/"
+        )
+        response = api_for(personas.staff_a).get(TestTheApi.LIST)
+        assert_documented(schema, response)
+        (item,) = response.json()["results"]
+        assert item["message"] == "待办"
+        assert item["action"] is None
+        assert item["period"] is None
+        assert item["unit_code"] == tree.village_a2.code
+        assert item["url"] == "/reports/"
+
+    def test_the_database_refuses_a_notification_about_nothing(self, personas):
+        from django.db import IntegrityError
+
+        with pytest.raises(IntegrityError):
+            Notification.objects.create(recipient=personas.staff_a)

@@ -4,6 +4,7 @@ finished closed-month recompute; the PDF renders Chinese."""
 
 import io
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -11,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pypdf import PdfReader
 
+from branches.metrics import MetricRegistry, Window
 from branches.models import BranchRating, MonthlyReport, OrgUnit, Rating, RecomputeRun
 from branches.signals import run_finished
 from governance.models import PublishedSnapshotError, SupervisionReport, User
@@ -77,7 +79,45 @@ def test_every_report_unit_gets_one_draft_with_the_figures_of_its_jurisdiction()
     assert snap["gained"]["count"] == 5 and snap["lost"]["count"] == 0
     assert snap["zero"]["count"] == 1 and snap["zero"]["items"][0]["name"] == "村0"
     assert snap["submission"]["missing"]["count"] == 6
-    assert snap["metric_sections"] == []
+
+
+@pytest.mark.django_db
+def test_each_records_app_metric_gets_a_section_averaged_over_the_branches(monkeypatch, client):
+    _province, county = tree(2, 3)
+    fresh = MetricRegistry()
+    monkeypatch.setattr(supervision, "registry", fresh)
+    names = dict(OrgUnit.objects.filter(level=L.VILLAGE).values_list("pk", "name"))
+    windows = []
+
+    @fresh.register("test.visit_coverage", title="走访覆盖率", unit="%")
+    def coverage(window, ids):
+        windows.append(window)
+        # 村0 has no households (None); 村i has 10 x i %.
+        return {pk: Decimal(10 * int(names[pk][1:])) for pk in ids if names[pk] != "村0"}
+
+    fresh.register("branches.own", title="本应用自有")(lambda window, ids: {})
+    supervision.reports_generate(PERIOD)
+    (section,) = SupervisionReport.objects.get(unit=county).snapshot["metric_sections"]
+    assert windows == [Window(2026, 3, 3)]  # one call for the whole tree, the month itself
+    assert section["heading"] == "七、走访覆盖率" and section["unit"] == "%"
+    # 村1..村5: 10, 20, 30, 40, 50 -> 30; 测试镇0 (村0..村2): 15; 测试镇1 (村3..村5): 40.
+    assert section["overall"] == {"name": "全辖区", "branches": 6, "counted": 5, "average": 30.0}
+    assert [(r["name"], r["counted"], r["average"]) for r in section["rows"]] == [
+        ("测试镇0", 2, 15.0),
+        ("测试镇1", 3, 40.0),
+    ]
+    township = OrgUnit.objects.get(name="测试镇0")
+    (township_section,) = SupervisionReport.objects.get(unit=township).snapshot["metric_sections"]
+    assert [(r["name"], r["average"]) for r in township_section["rows"]] == [
+        ("村0", None),
+        ("村1", 10.0),
+        ("村2", 20.0),
+    ]
+    client.force_login(leader(county))
+    report = SupervisionReport.objects.get(unit=county)
+    page = client.get(f"/supervision/{report.pk}/").content.decode()
+    assert "七、走访覆盖率" in page and "本月全辖区平均 30.0%" in page
+    assert client.get(f"/supervision/{report.pk}/xlsx/").status_code == 200
 
 
 @pytest.mark.django_db
@@ -313,8 +353,14 @@ def test_publish_from_the_page_then_the_report_is_on_the_home_pages(client, worl
     client.force_login(leader(world["county"]))
     page = client.get(f"/supervision/{report.pk}/")
     assert "发布" in page.content.decode()
-    client.post(
+    unconfirmed = client.post(
         f"/supervision/{report.pk}/publish/", {"generated_at": report.generated_at.isoformat()}
+    )
+    report.refresh_from_db()
+    assert unconfirmed.status_code == 302 and not report.is_published
+    client.post(
+        f"/supervision/{report.pk}/publish/",
+        {"generated_at": report.generated_at.isoformat(), "confirm": "on"},
     )
     report.refresh_from_db()
     assert report.is_published
@@ -359,3 +405,22 @@ def test_rectification_items_for_every_branch_that_lost_a_star(client):
     client.post(f"/supervision/{report.pk}/rectify/", {"deadline": deadline})
     item = Rectification.objects.get()
     assert item.branch.name == "村2" and "降星" in item.problem
+
+
+@pytest.mark.django_db
+def test_publishing_notifies_the_readers_of_the_unit_and_the_one_above(world):
+    from governance.models import Notification
+
+    county, township = world["county"], world["township"]
+    city = OrgUnit.objects.get_parent(county)
+    publisher = leader(county, username="publisher")
+    leader(county, username="colleague")
+    leader(city, username="city_leader")
+    leader(county, role=User.Role.AUDITOR, username="county_auditor")
+    leader(township, role=User.Role.TOWNSHIP_STAFF, username="below")
+    leader(county, username="away", is_active=False)
+    supervision.report_publish(publisher, world["report"])
+    rows = Notification.objects.order_by("recipient__username")
+    assert [n.recipient.username for n in rows] == ["city_leader", "colleague", "county_auditor"]
+    assert rows[0].url == f"/supervision/{world['report'].pk}/"
+    assert "督导通报（第 1 版）已发布" in rows[0].message

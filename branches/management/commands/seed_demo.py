@@ -91,7 +91,7 @@ class Command(BaseCommand):
             self.stdout.write(_("已载入本年度示例评星指标；未生成月度填报数据。"))
             return
         started = time.perf_counter()
-        result = demo_values_seed(seed=seed)
+        result = demo_values_seed(seed=seed, scale=scale)
         self.stdout.write(
             _(
                 "已生成 %(first)s 至 %(last)s 的月度填报 %(reports)d 份、指标值 %(values)d 个、"
