@@ -1,0 +1,230 @@
+"""Forms of the volunteers pages; the services hold the rules and say what is wrong."""
+
+from datetime import timedelta
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from branches.models import OrgUnit
+from branches.validators import CleanTextFormMixin
+from volunteers.models import Activity, Merchant, ServiceOrder, Team
+from volunteers.services.activities import PHOTOS_MAX, photo_check
+from volunteers.services.points import POINTS_MAX
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")  # ISO, whatever the locale
+TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+DATE_ERRORS = {"invalid": _("日期格式应为 YYYY-MM-DD，例如 2026-04-30。")}
+
+
+def styled(form):
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.CheckboxInput):
+            css = "form-check-input"
+        elif isinstance(widget, forms.Select):
+            css = "form-select"
+        else:
+            css = "form-control"
+        widget.attrs.setdefault("class", css)
+    return form
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        if len(files) > PHOTOS_MAX:
+            raise ValidationError(_("一次最多上传 %(max)s 张照片。") % {"max": PHOTOS_MAX})
+        errors = []
+        for upload in files:
+            try:
+                photo_check(upload)
+            except ValidationError as error:
+                errors.extend(error.messages)
+        if errors:
+            raise ValidationError(errors)
+        return files
+
+
+class UnitCodeField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 32)
+        super().__init__(**kwargs)
+
+
+def unit_in_scope(user, code: str) -> OrgUnit:
+    unit = OrgUnit.objects.visible_to(user).filter(code=code.strip()).first()
+    if unit is None or unit.level < OrgUnit.Level.VILLAGE:
+        raise ValidationError(
+            _("找不到编码为“%(code)s”的村(社区)、小区或楼栋，或它不在您的管辖范围内。")
+            % {"code": code}
+        )
+    return unit
+
+
+class ActivityForm(CleanTextFormMixin, forms.Form):
+    title = forms.CharField(label=_("活动名称"), max_length=100)
+    kind = forms.ChoiceField(label=_("活动类型"), choices=Activity.Kind.choices)
+    date = forms.DateField(label=_("日期"), widget=DATE_WIDGET, error_messages=DATE_ERRORS)
+    start_time = forms.TimeField(label=_("开始时间"), widget=TIME_WIDGET)
+    end_time = forms.TimeField(label=_("结束时间"), widget=TIME_WIDGET)
+    place = UnitCodeField(
+        label=_("活动地点（单位编码）"), help_text=_("村(社区)、小区或楼栋的编码")
+    )
+    people_served = forms.IntegerField(label=_("服务人数"), min_value=0, max_value=100_000)
+    description = forms.CharField(
+        label=_("活动内容"), max_length=2000, required=False, widget=forms.Textarea({"rows": 3})
+    )
+    photos = PhotosField(label=_("活动照片（jpg/png，最多 9 张）"), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+        styled(self)
+
+    def clean_place(self):
+        return unit_in_scope(self.user, self.cleaned_data["place"])
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("start_time")
+            and data.get("end_time")
+            and data["end_time"] <= data["start_time"]
+        ):
+            self.add_error("end_time", _("结束时间须晚于开始时间。"))
+        return data
+
+
+class ReasonForm(CleanTextFormMixin, forms.Form):
+    reason = forms.CharField(label=_("原因"), max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        styled(self)
+
+
+class RejectForm(ReasonForm):
+    """The reason to return hours; it shares a form with 确认所选, which needs none, so the
+    page carries no `required` (the browser would block confirming) and the view checks it."""
+
+    reason = forms.CharField(
+        label=_("原因"), max_length=200, help_text=_("退回时必填，确认时不用填写")
+    )
+    use_required_attribute = False
+
+
+class RedeemForm(CleanTextFormMixin, forms.Form):
+    merchant = forms.ModelChoiceField(
+        label=_("爱心商家"), queryset=Merchant.objects.none(), empty_label=_("请选择商家")
+    )
+    points = forms.IntegerField(label=_("兑换积分"), min_value=1, max_value=POINTS_MAX)
+    reason = forms.CharField(label=_("兑换内容"), max_length=200, required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["merchant"].queryset = Merchant.objects.visible_to(user).filter(is_active=True)
+        styled(self)
+
+
+class AdjustForm(CleanTextFormMixin, forms.Form):
+    points = forms.IntegerField(
+        label=_("调整积分"), min_value=-POINTS_MAX, max_value=POINTS_MAX,
+        help_text=_("增加填正数，扣减填负数"),
+    )  # fmt: skip
+    reason = forms.CharField(label=_("调整原因"), max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        styled(self)
+
+
+class OrderForm(CleanTextFormMixin, forms.Form):
+    name_fields = ("resident_name",)
+    unit = UnitCodeField(label=_("服务地点（单位编码）"))
+    category = forms.ChoiceField(label=_("服务类别"), choices=ServiceOrder.Category.choices)
+    description = forms.CharField(
+        label=_("需求描述"), max_length=1000, widget=forms.Textarea({"rows": 3})
+    )
+    resident_name = forms.CharField(label=_("居民姓名"), max_length=50)
+    resident_phone = forms.CharField(label=_("联系电话"), max_length=20, required=False)
+    wanted_on = forms.DateField(
+        label=_("期望服务日期"), widget=DATE_WIDGET, required=False, error_messages=DATE_ERRORS
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+        styled(self)
+
+    def clean_unit(self):
+        return unit_in_scope(self.user, self.cleaned_data["unit"])
+
+
+class DispatchForm(forms.Form):
+    team = forms.ModelChoiceField(
+        label=_("承接队伍"), queryset=Team.objects.none(), empty_label=_("请选择队伍")
+    )
+    deadline = forms.DateField(label=_("完成期限"), widget=DATE_WIDGET, error_messages=DATE_ERRORS)
+
+    def __init__(self, *args, user, order, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The teams of the order's township (a neighbouring branch's team may take it).
+        township_path = order.unit.path[: OrgUnit.Level.TOWNSHIP * OrgUnit.steplen]
+        self.fields["team"].queryset = (
+            Team.objects.visible_to(user)
+            .active()
+            .filter(unit__path__startswith=township_path)
+            .select_related("unit")
+        )
+        self.fields["team"].label_from_instance = lambda t: f"{t.unit.name} · {t.name}"
+        self.initial.setdefault("deadline", timezone.localdate() + timedelta(days=7))
+        styled(self)
+
+
+class NoteForm(CleanTextFormMixin, forms.Form):
+    note = forms.CharField(label=_("说明"), max_length=500, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        styled(self)
+
+
+class RateForm(CleanTextFormMixin, forms.Form):
+    satisfaction = forms.TypedChoiceField(
+        label=_("居民满意度"),
+        coerce=int,
+        choices=[(n, f"{n} 分") for n in range(5, 0, -1)],
+    )
+    note = forms.CharField(label=_("居民意见"), max_length=500, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        styled(self)
+
+
+class OrderFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("状态"),
+        required=False,
+        choices=[("", _("全部")), *ServiceOrder.Status.choices, ("OVERDUE", _("逾期"))],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        styled(self)
+
+
+class SearchForm(CleanTextFormMixin, forms.Form):
+    q = forms.CharField(label=_("姓名"), max_length=50, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        styled(self)

@@ -1,0 +1,25 @@
+from django.urls import path
+
+from volunteers.views import orders, people, teams
+
+app_name = "volunteers"
+
+urlpatterns = [
+    path("", teams.team_list, name="team_list"),
+    path("teams/<int:pk>/", teams.team_detail, name="team_detail"),
+    path("teams/<int:pk>/record/", teams.activity_record, name="activity_record"),
+    path("teams/<int:pk>/disband/", teams.team_disband, name="team_disband"),
+    path("activities/<int:pk>/", teams.activity_detail, name="activity_detail"),
+    path("hours/", teams.hours_confirm, name="hours_confirm"),
+    path("people/", people.volunteer_list, name="volunteer_list"),
+    path("people/<int:pk>/", people.volunteer_detail, name="volunteer_detail"),
+    path("people/<int:pk>/redeem/", people.points_redeem, name="points_redeem"),
+    path("people/<int:pk>/adjust/", people.points_adjust, name="points_adjust"),
+    path("merchants/", people.merchant_list, name="merchant_list"),
+    path("leaderboard/", people.leaderboard, name="leaderboard"),
+    path("exports/<str:which>.<str:fmt>", people.ledger_export, name="ledger_export"),
+    path("orders/", orders.order_list, name="order_list"),
+    path("orders/new/", orders.order_create, name="order_create"),
+    path("orders/<int:pk>/", orders.order_detail, name="order_detail"),
+    path("orders/<int:pk>/<str:action>/", orders.order_action, name="order_action"),
+]
