@@ -232,6 +232,11 @@ class SessionForm(ActionForm):
         label=_("调解记录"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
     )
     result = forms.ChoiceField(label=_("结果"), choices=MediationSession.Result.choices)
+    conclude = forms.BooleanField(
+        label=_("同时记录调解结果"),
+        required=False,
+        help_text=_("达成协议即记为调解成功，未达成协议即记为调解未成功；继续调解不受影响。"),
+    )
 
 
 class TransferForm(ActionForm):
@@ -328,6 +333,7 @@ class ScreeningForm(StyledMixin, forms.Form):
         label=_("月份"),
         regex=r"^\d{4}-(0[1-9]|1[0-2])$",
         required=False,
+        help_text=_("不填则为上一个已结束的月份。"),
         error_messages={"invalid": _("月份格式应为 YYYY-MM，例如 2026-03。")},
         widget=forms.TextInput(attrs={"type": "month"}),
     )

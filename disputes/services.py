@@ -570,9 +570,19 @@ def case_reopen(*, case, user, reason, expected_version=None):
 
 @transaction.atomic
 def session_add(
-    *, case, user, held_on, place, participants, record, result, expected_version=None
+    *,
+    case,
+    user,
+    held_on,
+    place,
+    participants,
+    record,
+    result,
+    expected_version=None,
+    conclude=False,
 ) -> MediationSession:
-    """Record one mediation session (the case must be 调解中)."""
+    """Record one mediation session (the case must be 调解中). With `conclude`, a session
+    that reached an agreement also records 调解成功 and one that did not 调解未成功."""
     if result not in MediationSession.Result.values:
         raise ValidationError(_("请选择本次调解的结果。"))
     _check_date(_("调解日期"), held_on, not_before=case.received_on)
@@ -583,7 +593,7 @@ def session_add(
     case = _transition(
         case, user, Action.SESSION, expected_version, note=f"{held_on} {place}：{label}"
     )
-    return MediationSession.objects.create(
+    session = MediationSession.objects.create(
         case=case,
         held_on=held_on,
         place=place,
@@ -592,6 +602,12 @@ def session_add(
         result=result,
         mediator=user,
     )
+    note = _("%(day)s调解：%(result)s") % {"day": held_on, "result": label}
+    if conclude and result == MediationSession.Result.AGREED:
+        case_succeed(case=case, user=user, note=note)
+    elif conclude and result == MediationSession.Result.FAILED:
+        case_fail(case=case, user=user, note=note)
+    return session
 
 
 @transaction.atomic

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods
 
 from branches.models import OrgUnit
 from branches.services import exports as export_services
+from branches.services.dashboards import last_closed_month
 from branches.spreadsheets import tables
 from branches.views.exports import export_response
 from disputes import forms, screening, services
@@ -221,6 +222,7 @@ def _call_action(action, case, user, data, files=None):
             participants=data["participants"],
             record=data["record"],
             result=data["result"],
+            conclude=data.get("conclude", False),
         )
     raise Http404("no such action")
 
@@ -347,7 +349,10 @@ def case_attachment(request, number, pk):
 def _screening_scope(request):
     """The unit (a township, or the user's own village) and month of the screening table."""
     user = request.user
-    form = forms.ScreeningForm(request.GET)
+    data = request.GET.copy()
+    if not data.get("month"):
+        data["month"] = f"{last_closed_month():%Y-%m}"
+    form = forms.ScreeningForm(data)
     if not form.is_valid():
         return form, None, None
     code = form.cleaned_data["township"].strip()
@@ -362,9 +367,7 @@ def _screening_scope(request):
     else:
         unit = visible.filter(level=OrgUnit.Level.TOWNSHIP).first()
     text = form.cleaned_data["month"]
-    today = timezone.localdate()
-    month = date(int(text[:4]), int(text[5:7]), 1) if text else today.replace(day=1)
-    return form, unit, month
+    return form, unit, date(int(text[:4]), int(text[5:7]), 1)
 
 
 @login_required

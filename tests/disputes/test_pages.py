@@ -112,6 +112,33 @@ def test_the_workflow_through_the_case_page(login, personas, case):
     assert "13812345678" in body and "开始调解" in body
 
 
+@pytest.mark.parametrize(
+    ("result", "conclude", "status"),
+    [("FAILED", "on", S.FAILED), ("AGREED", "on", S.SUCCEEDED), ("FAILED", "", S.MEDIATING)],
+)
+def test_a_session_can_record_the_mediation_result(login, personas, case, result, conclude, status):
+    client = login(personas.secretary)
+    page = url("case_detail", case.number)
+    client.post(page, {"step": "START", "version": 1})
+    session = {
+        "step": "SESSION",
+        "version": 2,
+        "held_on": "2026-04-02",
+        "place": "村委会调解室",
+        "participants": "双方当事人",
+        "record": "双方各陈述意见",
+        "result": result,
+        "conclude": conclude,
+    }
+    assert client.post(page, session).status_code == 302
+    case.refresh_from_db()
+    assert case.status == status and case.sessions.count() == 1
+    actions = list(case.steps.values_list("action", flat=True))
+    assert actions.count("SESSION") == 1
+    assert ("FAIL" in actions) == (status == S.FAILED)
+    assert ("SUCCEED" in actions) == (status == S.SUCCEEDED)
+
+
 def test_a_stale_form_is_refused_with_advice(login, personas, case):
     client = login(personas.secretary)
     page = url("case_detail", case.number)
@@ -231,6 +258,14 @@ def test_the_screening_table_counts_by_category_and_outcome(login, personas, tre
     assert table.total[0] == 2 and table.total[6] == 1
     body = login(staff).get(url("screening"), {"month": "2026-04"}).content.decode()
     assert "林山寨街道" in body
+
+
+def test_the_screening_table_defaults_to_the_last_closed_month(login, personas):
+    # 3 April: March is the last month whose cases are all in.
+    response = login(personas.staff_a).get(url("screening"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "2026年3月" in body and 'value="2026-03"' in body
 
 
 def test_the_screening_pdf(login, personas, case):
