@@ -210,6 +210,24 @@ def test_reset_replaces_the_hierarchy_and_the_accounts_inside_it(personas):
     assert OrgUnit.history.filter(code="410102002").count() == 0
 
 
+def test_reset_keeps_the_export_log_without_its_units(personas, tree):
+    from branches.models import ExportLog
+
+    log = ExportLog.objects.create(
+        user=personas.auditor,
+        user_name="审计员",
+        export=ExportLog.Export.choices[0][0],
+        format=ExportLog.Format.CSV,
+        unit=tree.township_a,
+        unit_code=tree.township_a.code,
+    )
+    seed(reset=True)
+
+    log.refresh_from_db()
+    assert log.unit_id is None and log.user_id is None
+    assert log.unit_code == "410102001" and log.user_name == "审计员"
+
+
 def test_reset_asks_the_records_apps_to_empty_theirs_first(personas):
     units_then = []
 
