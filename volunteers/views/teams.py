@@ -320,8 +320,12 @@ def hours_confirm(request):
 @require_POST
 def team_disband(request, pk: int):
     team = get_team_for_user(request.user, pk)
-    disband(user=request.user, team=team)
-    messages.success(request, _("已将“%(name)s”标记为解散。") % {"name": team.name})
+    try:
+        disband(user=request.user, team=team)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("已将“%(name)s”标记为解散。") % {"name": team.name})
     return redirect("volunteers:team_detail", pk=team.pk)
 
 
