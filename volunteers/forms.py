@@ -9,9 +9,10 @@ from django.utils.translation import gettext_lazy as _
 
 from branches.models import OrgUnit
 from branches.validators import CleanTextFormMixin
-from volunteers.models import Activity, Merchant, ServiceOrder, Team
+from volunteers.models import Activity, Merchant, ServiceOrder, Team, Volunteer
 from volunteers.services.activities import PHOTOS_MAX, photo_check
 from volunteers.services.points import POINTS_MAX
+from volunteers.services.teams import branch_path
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")  # ISO, whatever the locale
 TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -29,6 +30,15 @@ def styled(form):
             css = "form-control"
         widget.attrs.setdefault("class", css)
     return form
+
+
+def add_service_error(form, error: ValidationError) -> None:
+    """A service's refusal on the form: beside the field it names, else above the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -228,3 +238,153 @@ class SearchForm(CleanTextFormMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         styled(self)
+
+
+def say_what_is_required(form):
+    """A missing value names its field (请填写“姓名”, 请选择“颜色”) unless the field says more."""
+    generic = forms.Field.default_error_messages["required"]
+    for field in form.fields.values():
+        if field.error_messages.get("required") != generic:
+            continue
+        if isinstance(field.widget, forms.Select):
+            field.error_messages["required"] = _("请选择“%(field)s”。") % {"field": field.label}
+        else:
+            field.error_messages["required"] = _("请填写“%(field)s”。") % {"field": field.label}
+    return form
+
+
+def _volunteer_label(volunteer) -> str:
+    return f"{volunteer.name} · {volunteer.unit.name}"
+
+
+class TeamForm(CleanTextFormMixin, forms.Form):
+    """A new team (with its unit) or an existing one (`team`: the unit stays, the active flag
+    shows). The leader is picked from the active volunteers of the team's branch when it is
+    known, else from those of the user's jurisdiction; the service checks the branch."""
+
+    unit = UnitCodeField(label=_("所属单位（单位编码）"), help_text=_("村(社区)、小区或楼栋的编码"))
+    name = forms.CharField(label=_("队伍名称"), max_length=100)
+    colour = forms.ChoiceField(
+        label=_("颜色"),
+        choices=[("", _("请选择颜色")), *Team.Colour.choices],
+        error_messages={"required": _("请选择队伍颜色。")},
+    )
+    domain = forms.CharField(
+        label=_("服务领域"), max_length=100, help_text=_("例如：政策宣讲、应急救援、环境卫生")
+    )
+    leader = forms.ModelChoiceField(
+        label=_("队长"),
+        queryset=Volunteer.objects.none(),
+        required=False,
+        empty_label=_("暂不指定"),
+        help_text=_("队长自动成为队员"),
+        error_messages={"invalid_choice": _("请从列表中选择本村(社区)在册的志愿者作队长。")},
+    )
+    is_active = forms.BooleanField(
+        label=_("在册"), required=False, help_text=_("取消勾选即解散队伍，记为今天解散")
+    )
+
+    def __init__(self, *args, user, team=None, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+        leaders = Volunteer.objects.visible_to(user).filter(is_active=True)
+        if team is None:
+            del self.fields["is_active"]
+        else:
+            del self.fields["unit"]
+            leaders = leaders.filter(unit__path__startswith=branch_path(team.unit))
+        self.fields["leader"].queryset = leaders.select_related("unit").order_by(
+            "unit__path", "name", "id"
+        )
+        self.fields["leader"].label_from_instance = _volunteer_label
+        say_what_is_required(styled(self))
+
+    def clean_unit(self):
+        return unit_in_scope(self.user, self.cleaned_data["unit"])
+
+
+class VolunteerForm(CleanTextFormMixin, forms.Form):
+    """A volunteer's registration or profile; no ID numbers are kept."""
+
+    name_fields = ("name",)
+    unit = UnitCodeField(label=_("所属单位（单位编码）"), help_text=_("村(社区)、小区或楼栋的编码"))
+    name = forms.CharField(label=_("姓名"), max_length=50)
+    phone = forms.CharField(
+        label=_("手机号"), max_length=20, required=False, help_text=_("7 到 15 位数字")
+    )
+    is_party_member = forms.BooleanField(label=_("党员"), required=False)
+    is_in_service_member = forms.BooleanField(
+        label=_("在职党员报到"),
+        required=False,
+        help_text=_("在其他单位工作、到居住地报到服务的党员"),
+    )
+    skills = forms.CharField(
+        label=_("特长"), max_length=200, required=False, help_text=_("例如：理发、维修家电")
+    )
+    joined_on = forms.DateField(label=_("注册日期"), widget=DATE_WIDGET, error_messages=DATE_ERRORS)
+    is_active = forms.BooleanField(
+        label=_("在册"), required=False, help_text=_("取消勾选即注销，服务记录和积分保留")
+    )
+
+    def __init__(self, *args, user, volunteer=None, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+        if volunteer is None:
+            del self.fields["is_active"]
+        say_what_is_required(styled(self))
+
+    def clean_unit(self):
+        return unit_in_scope(self.user, self.cleaned_data["unit"])
+
+    def clean_joined_on(self):
+        joined_on = self.cleaned_data["joined_on"]
+        if joined_on > timezone.localdate():
+            raise ValidationError(_("注册日期不能晚于今天。"))
+        return joined_on
+
+
+class MemberAddForm(forms.Form):
+    volunteer = forms.ModelChoiceField(
+        label=_("志愿者"),
+        queryset=Volunteer.objects.none(),
+        empty_label=_("请选择志愿者"),
+        error_messages={
+            "required": _("请选择要加入队伍的志愿者。"),
+            "invalid_choice": _("请从列表中选择本村(社区)在册、尚未入队的志愿者。"),
+        },
+    )
+
+    def __init__(self, *args, user, team, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The active volunteers of the team's branch who are not in the team yet.
+        self.fields["volunteer"].queryset = (
+            Volunteer.objects.visible_to(user)
+            .filter(is_active=True, unit__path__startswith=branch_path(team.unit))
+            .exclude(memberships__team=team)
+            .select_related("unit")
+            .order_by("unit__path", "name", "id")
+        )
+        self.fields["volunteer"].label_from_instance = _volunteer_label
+        say_what_is_required(styled(self))
+
+
+class MerchantForm(CleanTextFormMixin, forms.Form):
+    unit = UnitCodeField(label=_("所属单位（单位编码）"), help_text=_("村(社区)、小区或楼栋的编码"))
+    name = forms.CharField(label=_("商家名称"), max_length=100)
+    offer = forms.CharField(
+        label=_("兑换内容"), max_length=200, help_text=_("例如：10 积分兑换洗衣液一瓶")
+    )
+    address = forms.CharField(label=_("地址"), max_length=200, required=False)
+    is_active = forms.BooleanField(
+        label=_("合作中"), required=False, help_text=_("取消勾选即停止合作，已兑换的记录保留")
+    )
+
+    def __init__(self, *args, user, merchant=None, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+        if merchant is None:
+            del self.fields["is_active"]
+        say_what_is_required(styled(self))
+
+    def clean_unit(self):
+        return unit_in_scope(self.user, self.cleaned_data["unit"])

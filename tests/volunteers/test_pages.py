@@ -40,6 +40,13 @@ def _urls(vol, order):
         "order": reverse("volunteers:order_detail", args=[order.pk]),
         "hours_csv": reverse("volunteers:ledger_export", args=["hours", "csv"]),
         "points_xlsx": reverse("volunteers:ledger_export", args=["points", "xlsx"]),
+        "team_new": reverse("volunteers:team_create"),
+        "team_edit": reverse("volunteers:team_edit", args=[vol.team.pk]),
+        "member_add": reverse("volunteers:member_add", args=[vol.team.pk]),
+        "volunteer_new": reverse("volunteers:volunteer_create"),
+        "volunteer_edit": reverse("volunteers:volunteer_edit", args=[vol.member.pk]),
+        "merchant_new": reverse("volunteers:merchant_create"),
+        "merchant_edit": reverse("volunteers:merchant_edit", args=[vol.merchant.pk]),
     }
 
 
@@ -72,6 +79,51 @@ MATRIX = {
     },
     "order_new": {"province_leader": 403, "county_leader": 403, "auditor": 403},
     "order": {"staff_b": 404},
+    # Registering and editing teams and volunteers: `can_manage_volunteers` in scope.
+    "team_new": {"province_leader": 403, "county_leader": 403, "auditor": 403, "grid_worker": 403},
+    "team_edit": {
+        "staff_b": 404,
+        "grid_worker": 404,
+        "province_leader": 403,
+        "county_leader": 403,
+        "auditor": 403,
+    },
+    "member_add": {
+        "staff_b": 404,
+        "grid_worker": 404,
+        "province_leader": 403,
+        "county_leader": 403,
+        "auditor": 403,
+    },
+    "volunteer_new": {
+        "province_leader": 403,
+        "county_leader": 403,
+        "auditor": 403,
+        "grid_worker": 403,
+    },
+    "volunteer_edit": {
+        "staff_b": 404,
+        "province_leader": 403,
+        "county_leader": 403,
+        "auditor": 403,
+        "grid_worker": 403,
+    },
+    # Merchants belong to the points bank: `can_manage_points` (township staff).
+    "merchant_new": {
+        "secretary": 403,
+        "province_leader": 403,
+        "county_leader": 403,
+        "auditor": 403,
+        "grid_worker": 403,
+    },
+    "merchant_edit": {
+        "staff_b": 404,
+        "grid_worker": 404,
+        "secretary": 403,
+        "province_leader": 403,
+        "county_leader": 403,
+        "auditor": 403,
+    },
 }
 
 

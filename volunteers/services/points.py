@@ -9,9 +9,10 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from branches.models import OrgUnit
 from volunteers.models import Merchant, PointsBalance, PointsEntry, Volunteer
-from volunteers.services.teams import require
-from volunteers.services.text import clean_label, clean_text
+from volunteers.services.teams import check_unit, require
+from volunteers.services.text import clean_label, clean_text, collect
 
 Kind = PointsEntry.Kind
 POINTS_MAX = 100_000
@@ -128,3 +129,65 @@ def points_adjust(*, user, volunteer: Volunteer, points: int, reason: str) -> Po
     return ledger_append(
         volunteer=volunteer, kind=Kind.ADJUSTED, points=points, reason=reason, user=user
     )
+
+
+def _merchant_fields(errors: dict, *, merchant, unit, name, offer, address) -> dict:
+    # The name and the offer land in the points ledger and its export: no formula starts.
+    name = collect(errors, "name", clean_label, _("商家名称"), name, required=True, limit=100)
+    same_name = Merchant.objects.filter(unit=unit, name=name)
+    if merchant is not None:
+        same_name = same_name.exclude(pk=merchant.pk)
+    if name and same_name.exists():
+        errors.setdefault("name", []).append(
+            _("%(unit)s已有名为“%(name)s”的爱心商家，请换一个名称，或编辑原有的商家。")
+            % {"unit": unit.name, "name": name}
+        )
+    return {
+        "name": name,
+        "offer": collect(errors, "offer", clean_label, _("兑换内容"), offer, required=True,
+                         limit=200),
+        "address": collect(errors, "address", clean_text, _("地址"), address, required=False,
+                           limit=200),
+    }  # fmt: skip
+
+
+@transaction.atomic
+def merchant_create(*, user, unit: OrgUnit, name: str, offer: str, address: str = "") -> Merchant:
+    require(user.can_manage_points, _("只有乡镇(街道)工作人员可以登记爱心商家。"))
+    check_unit(user, unit)
+    errors: dict = {}
+    fields = _merchant_fields(
+        errors, merchant=None, unit=unit, name=name, offer=offer, address=address
+    )
+    if errors:
+        raise ValidationError(errors)
+    return Merchant.objects.create(unit=unit, **fields)
+
+
+@transaction.atomic
+def merchant_update(
+    *,
+    user,
+    merchant: Merchant,
+    unit: OrgUnit,
+    name: str,
+    offer: str,
+    address: str,
+    is_active: bool,
+) -> Merchant:
+    """Edit a merchant; clearing `is_active` ends the partnership (its redemptions stay)."""
+    require(user.can_manage_points, _("只有乡镇(街道)工作人员可以修改爱心商家。"))
+    check_unit(user, merchant.unit)
+    check_unit(user, unit)
+    errors: dict = {}
+    fields = _merchant_fields(
+        errors, merchant=merchant, unit=unit, name=name, offer=offer, address=address
+    )
+    if errors:
+        raise ValidationError(errors)
+    for field, value in fields.items():
+        setattr(merchant, field, value)
+    merchant.unit = unit
+    merchant.is_active = is_active
+    merchant.save()
+    return merchant

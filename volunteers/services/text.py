@@ -42,6 +42,16 @@ def clean_name(label, value: str, *, limit: int) -> str:
     return value
 
 
+def collect(errors: dict, field: str, check, *args, **kwargs):
+    """Run one field's check; its messages go to `errors[field]`, so the form shows them
+    beside that field and every field's problem is reported at once."""
+    try:
+        return check(*args, **kwargs)
+    except ValidationError as error:
+        errors.setdefault(field, []).extend(error.messages)
+        return None
+
+
 def clean_phone(value: str) -> str:
     value = (value or "").strip()
     if value and not (value.isdigit() and 7 <= len(value) <= 15):

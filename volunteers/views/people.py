@@ -18,10 +18,25 @@ from django.views.decorators.http import require_http_methods
 from branches.models import ExportLog, OrgUnit
 from branches.spreadsheets import tables
 from branches.views.exports import export_response
-from volunteers.forms import AdjustForm, RedeemForm, SearchForm
+from volunteers.forms import (
+    AdjustForm,
+    MerchantForm,
+    RedeemForm,
+    SearchForm,
+    VolunteerForm,
+    add_service_error,
+)
 from volunteers.models import Attendance, Merchant, PointsEntry, Team, Volunteer, YearHours
 from volunteers.services import points as points_service
-from volunteers.views.teams import MAX_ID, PAGE_SIZE, require_reader
+from volunteers.services import teams as teams_service
+from volunteers.views.teams import (
+    MAX_ID,
+    PAGE_SIZE,
+    default_unit_code,
+    form_page,
+    require_manager,
+    require_reader,
+)
 
 EXPORT_HOURS = "VOL_HOURS"
 EXPORT_POINTS = "VOL_POINTS"
@@ -48,7 +63,11 @@ def volunteer_list(request):
     page = Paginator(people.order_by("unit__path", "name", "id"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return render(request, "volunteers/volunteer_list.html", {"page": page, "form": form})
+    return render(
+        request,
+        "volunteers/volunteer_list.html",
+        {"page": page, "form": form, "can_manage": user.can_manage_volunteers},
+    )
 
 
 def _window_starts(today: date) -> tuple[date, date]:
@@ -89,6 +108,7 @@ def volunteer_detail(request, pk: int):
             "recent": recent,
             "show_phone": user.can_manage_volunteers,
             "can_manage_points": user.can_manage_points,
+            "can_manage": user.can_manage_volunteers,
         },
     )
 
@@ -183,7 +203,127 @@ def merchant_list(request):
         .order_by("-is_active", "unit__path", "name")
     )
     page = Paginator(merchants, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "volunteers/merchant_list.html", {"page": page})
+    return render(
+        request,
+        "volunteers/merchant_list.html",
+        {"page": page, "can_manage": user.can_manage_points},
+    )
+
+
+def get_merchant_for_user(user, pk: int) -> Merchant:
+    require_reader(user)
+    if pk > MAX_ID:
+        raise Http404("no such merchant")
+    return get_object_or_404(Merchant.objects.visible_to(user).select_related("unit"), pk=pk)
+
+
+def require_merchant_manager(user) -> None:
+    """Merchants belong to the points bank: the people who redeem there keep them."""
+    if not user.can_manage_points:
+        raise PermissionDenied
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def volunteer_create(request):
+    user = request.user
+    require_reader(user)
+    require_manager(user)
+    form = VolunteerForm(
+        request.POST or None,
+        user=user,
+        initial={"unit": default_unit_code(user), "joined_on": timezone.localdate()},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            volunteer = teams_service.volunteer_create(user=user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("已登记志愿者%(name)s。") % {"name": volunteer.name})
+            return redirect("volunteers:volunteer_detail", pk=volunteer.pk)
+    return form_page(request, "volunteers/volunteer_form.html", {"form": form, "volunteer": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def volunteer_edit(request, pk: int):
+    user = request.user
+    volunteer = get_volunteer_for_user(user, pk)
+    require_manager(user)
+    form = VolunteerForm(
+        request.POST or None,
+        user=user,
+        volunteer=volunteer,
+        initial={
+            "unit": volunteer.unit.code,
+            "name": volunteer.name,
+            "phone": volunteer.phone,
+            "is_party_member": volunteer.is_party_member,
+            "is_in_service_member": volunteer.is_in_service_member,
+            "skills": volunteer.skills,
+            "joined_on": volunteer.joined_on,
+            "is_active": volunteer.is_active,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            teams_service.volunteer_update(user=user, volunteer=volunteer, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("已保存%(name)s的资料。") % {"name": volunteer.name})
+            return redirect("volunteers:volunteer_detail", pk=volunteer.pk)
+    return form_page(
+        request, "volunteers/volunteer_form.html", {"form": form, "volunteer": volunteer}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def merchant_create(request):
+    user = request.user
+    require_reader(user)
+    require_merchant_manager(user)
+    form = MerchantForm(request.POST or None, user=user, initial={"unit": default_unit_code(user)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            merchant = points_service.merchant_create(user=user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("已登记爱心商家“%(name)s”。") % {"name": merchant.name})
+            return redirect("volunteers:merchant_list")
+    return form_page(request, "volunteers/merchant_form.html", {"form": form, "merchant": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def merchant_edit(request, pk: int):
+    user = request.user
+    merchant = get_merchant_for_user(user, pk)
+    require_merchant_manager(user)
+    form = MerchantForm(
+        request.POST or None,
+        user=user,
+        merchant=merchant,
+        initial={
+            "unit": merchant.unit.code,
+            "name": merchant.name,
+            "offer": merchant.offer,
+            "address": merchant.address,
+            "is_active": merchant.is_active,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            points_service.merchant_update(user=user, merchant=merchant, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("已保存爱心商家“%(name)s”。") % {"name": merchant.name})
+            return redirect("volunteers:merchant_list")
+    return form_page(request, "volunteers/merchant_form.html", {"form": form, "merchant": merchant})
 
 
 LEADERBOARD_SIZE = 20

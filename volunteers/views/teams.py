@@ -21,9 +21,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from volunteers.forms import ActivityForm, RejectForm
-from volunteers.models import Activity, Attendance, Team
+from volunteers.forms import (
+    ActivityForm,
+    MemberAddForm,
+    RejectForm,
+    TeamForm,
+    add_service_error,
+)
+from volunteers.models import Activity, Attendance, Team, Volunteer
 from volunteers.services import activities as service
+from volunteers.services import teams as teams_service
 from volunteers.services.activities import AttendanceLine
 from volunteers.services.teams import team_disband as disband
 
@@ -34,6 +41,17 @@ MAX_ID = 2**63 - 1
 def require_reader(user) -> None:
     if not user.can_read_volunteers:
         raise PermissionDenied
+
+
+def require_manager(user) -> None:
+    """Register and edit teams and volunteers: `User.can_manage_volunteers` (in scope)."""
+    if not user.can_manage_volunteers:
+        raise PermissionDenied
+
+
+def default_unit_code(user) -> str:
+    """The user's own unit when records can belong to it (a branch or below)."""
+    return user.unit.code if user.unit and user.unit.level >= 5 else ""
 
 
 def get_team_for_user(user, pk: int) -> Team:
@@ -54,7 +72,11 @@ def team_list(request):
         .order_by("-is_active", "unit__path", "name")
     )
     page = Paginator(teams, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "volunteers/team_list.html", {"page": page})
+    return render(
+        request,
+        "volunteers/team_list.html",
+        {"page": page, "can_manage": user.can_manage_volunteers},
+    )
 
 
 def _month(request) -> date:
@@ -98,6 +120,7 @@ def team_detail(request, pk: int):
             "following": following if following <= timezone.localdate() else None,
             "members": members,
             "can_record": service.may_record(user, team) and team.is_active,
+            "can_manage": user.can_manage_volunteers,
         },
     )
 
@@ -297,6 +320,107 @@ def hours_confirm(request):
 @require_POST
 def team_disband(request, pk: int):
     team = get_team_for_user(request.user, pk)
-    disband(user=request.user, team=team)
-    messages.success(request, _("已将“%(name)s”标记为解散。") % {"name": team.name})
+    try:
+        disband(user=request.user, team=team)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("已将“%(name)s”标记为解散。") % {"name": team.name})
+    return redirect("volunteers:team_detail", pk=team.pk)
+
+
+def form_page(request, template: str, context: dict):
+    """A form page: 200 to fill in, 400 when a POST comes back with what to fix."""
+    return render(request, template, context, status=400 if request.method == "POST" else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def team_create(request):
+    user = request.user
+    require_reader(user)
+    require_manager(user)
+    form = TeamForm(request.POST or None, user=user, initial={"unit": default_unit_code(user)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            team = teams_service.team_create(user=user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("已建立“%(name)s”。请添加队员；队长可在“编辑”中指定。") % {"name": team.name},
+            )
+            return redirect("volunteers:team_detail", pk=team.pk)
+    return form_page(request, "volunteers/team_form.html", {"form": form, "team": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def team_edit(request, pk: int):
+    user = request.user
+    team = get_team_for_user(user, pk)
+    require_manager(user)
+    form = TeamForm(
+        request.POST or None,
+        user=user,
+        team=team,
+        initial={
+            "name": team.name,
+            "colour": team.colour,
+            "domain": team.domain,
+            "leader": team.leader_id,
+            "is_active": team.is_active,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            teams_service.team_update(user=user, team=team, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("已保存“%(name)s”。") % {"name": team.name})
+            return redirect("volunteers:team_detail", pk=team.pk)
+    return form_page(request, "volunteers/team_form.html", {"form": form, "team": team})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_add(request, pk: int):
+    user = request.user
+    team = get_team_for_user(user, pk)
+    require_manager(user)
+    form = MemberAddForm(request.POST or None, user=user, team=team)
+    if request.method == "POST" and form.is_valid():
+        volunteer = form.cleaned_data["volunteer"]
+        try:
+            teams_service.membership_add(user=user, team=team, volunteer=volunteer)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(name)s已加入“%(team)s”。") % {"name": volunteer.name, "team": team.name},
+            )
+            return redirect("volunteers:team_detail", pk=team.pk)
+    return form_page(request, "volunteers/member_form.html", {"form": form, "team": team})
+
+
+@login_required
+@require_POST
+def member_end(request, pk: int, volunteer_pk: int):
+    user = request.user
+    team = get_team_for_user(user, pk)
+    require_manager(user)
+    if volunteer_pk > MAX_ID:
+        raise Http404("no such member")
+    volunteer = get_object_or_404(Volunteer.objects.visible_to(user), pk=volunteer_pk)
+    try:
+        teams_service.membership_end(user=user, team=team, volunteer=volunteer)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, _("%(name)s已离开“%(team)s”。") % {"name": volunteer.name, "team": team.name}
+        )
     return redirect("volunteers:team_detail", pk=team.pk)
