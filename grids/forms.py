@@ -241,7 +241,10 @@ class GridForm(StyledForm):
         queryset=OrgUnit.objects.none(),
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 8}),
-        help_text=_("按住 Ctrl（或 ⌘）可多选；只能选所属村(社区)/小区内、未划入其他网格的楼栋。"),
+        help_text=_(
+            "按住 Ctrl（或 ⌘）可多选；只能选所属村(社区)/小区内的楼栋，"
+            "已划入其他网格的楼栋不能重复划入。"
+        ),
     )
 
     def __init__(self, *args, units, buildings, grid=None, **kwargs):
@@ -303,7 +306,10 @@ class HouseholdForm(StyledForm):
     member_count = forms.IntegerField(
         label=_("家庭人数"),
         initial=1,
-        error_messages={"invalid": _("家庭人数请填写整数，例如 3。")},
+        error_messages={
+            "invalid": _("家庭人数请填写整数，例如 3。"),
+            "required": _("请填写家庭人数（1 到 30 之间的整数）。"),
+        },
     )
     care_tags = forms.MultipleChoiceField(
         label=_("关爱标签"),

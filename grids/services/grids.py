@@ -24,6 +24,9 @@ from grids.models.households import MEMBERS_MAX
 from grids.services.common import clean_phone, clean_text, require
 
 L = OrgUnit.Level
+# The first path segments of the grids pages (/grids/new/, /grids/events/…): a grid with one
+# of them as its code would be hidden behind that page.
+RESERVED_CODES = frozenset({"new", "mine", "households", "visits", "events", "hazards", "export"})
 
 
 def village_of(unit: OrgUnit) -> OrgUnit:
@@ -36,6 +39,15 @@ def village_of(unit: OrgUnit) -> OrgUnit:
 def _in_scope(user, unit: OrgUnit) -> None:
     if not OrgUnit.objects.visible_to(user).filter(pk=unit.pk).exists():
         raise PermissionDenied(_("该单位不在您的管辖范围内。"))
+
+
+def _clean_code(code: str) -> str:
+    code = clean_text(_("网格编码"), code, required=True, limit=40, name=True)
+    if code.lower() in RESERVED_CODES:
+        raise ValidationError(
+            _("“%(code)s”是网格页面使用的地址，不能用作网格编码，请换一个。") % {"code": code}
+        )
+    return code
 
 
 def _check_buildings(grid: Grid, buildings: list[OrgUnit]) -> None:
@@ -76,7 +88,7 @@ def grid_create(
     _in_scope(user, unit)
     if unit.level not in (L.VILLAGE, L.COMPOUND):
         raise ValidationError(_("网格只能建在村(社区)或其下的小区(网格片区)。"))
-    code = clean_text(_("网格编码"), code, required=True, limit=40, name=True)
+    code = _clean_code(code)
     if Grid.objects.filter(code=code).exists():
         raise ValidationError(_("网格编码“%(code)s”已被使用，请换一个。") % {"code": code})
     grid = Grid.objects.create(
@@ -103,7 +115,7 @@ def grid_update(
     Everything is checked before the grid is touched, so a refused edit leaves it as it was."""
     require(user.can_manage_grids, _("您的角色不能调整网格。"))
     _in_scope(user, grid.unit)
-    code = clean_text(_("网格编码"), code, required=True, limit=40, name=True)
+    code = _clean_code(code)
     if Grid.objects.filter(code=code).exclude(pk=grid.pk).exists():
         raise ValidationError(_("网格编码“%(code)s”已被使用，请换一个。") % {"code": code})
     name = clean_text(_("网格名称"), name, required=True, limit=100, name=True)

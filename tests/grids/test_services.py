@@ -58,6 +58,16 @@ def test_township_staff_manage_grids_only_in_their_township(grids, tree, persona
     )
 
 
+def test_a_grid_code_cannot_hide_behind_a_page(grids, tree, personas):
+    for code in ("new", "Mine", "events"):
+        with pytest.raises(ValidationError, match="不能用作网格编码"):
+            grid_service.grid_create(
+                user=personas.staff_a, unit=tree.village_a2, code=code, name="X"
+            )
+        with pytest.raises(ValidationError, match="不能用作网格编码"):
+            grid_service.grid_update(user=personas.staff_a, grid=grids.a2, code=code, name="X")
+
+
 def test_a_grid_edit_is_checked_whole_before_anything_changes(grids, tree, personas):
     with pytest.raises(ValidationError, match="已被使用"):
         grid_service.grid_update(user=personas.staff_a, grid=grids.a2, code="G-A1-01", name="X")
