@@ -22,18 +22,28 @@ def _get(queryset, **lookup):
         raise Http404("not found") from None
 
 
-def get_grid_for_user(user, code: str) -> Grid:
+def _require_keeper(user, write: bool) -> None:
+    """Keeping grids, workers and households is the township's (after the 404 of the scope)."""
+    if write and not user.can_manage_grids:
+        raise PermissionDenied
+
+
+def get_grid_for_user(user, code: str, write: bool = False) -> Grid:
     require_reader(user)
-    return _get(Grid.objects.visible_to(user).select_related("unit"), code=code[:40])
+    grid = _get(Grid.objects.visible_to(user).select_related("unit"), code=code[:40])
+    _require_keeper(user, write)
+    return grid
 
 
-def get_household_for_user(user, pk: int) -> Household:
+def get_household_for_user(user, pk: int, write: bool = False) -> Household:
     require_reader(user)
     if pk > MAX_ID:
         raise Http404("not found")
-    return _get(
+    household = _get(
         Household.objects.visible_to(user).select_related("grid__unit", "building", "worker"), pk=pk
     )
+    _require_keeper(user, write)
+    return household
 
 
 def get_event_for_user(user, number: str) -> GridEvent:

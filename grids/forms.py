@@ -9,7 +9,7 @@ from branches.models import OrgUnit
 from branches.services.workflow import evidence_check
 from governance.models import User
 from grids.masking import shown_name
-from grids.models import GridEvent, Hazard, Household, Visit
+from grids.models import BuildingHead, CareTag, GridEvent, GridWorker, Hazard, Household, Visit
 
 READ_ONLY_ROLES = (User.Role.AUDITOR, User.Role.LEADER)  # User.is_read_only, as a filter
 
@@ -196,3 +196,171 @@ class HazardCloseForm(StyledForm):
 
 class ImportForm(StyledForm):
     file = forms.FileField(label=_("住户表（.xlsx 或 .csv）"))
+
+
+class PhotoForm(StyledForm):
+    photo = forms.FileField(label=_("补充现场照片"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["photo"].help_text = _("一个 jpg、png 或 pdf 文件，不超过 %(mb)s MB。") % {
+            "mb": settings.EVIDENCE_MAX_BYTES // 2**20
+        }
+
+    def clean_photo(self):
+        photo = self.cleaned_data["photo"]
+        evidence_check(photo)
+        return photo
+
+
+def _unit_label(unit) -> str:
+    return f"{unit.name}（{unit.code}）"
+
+
+class GridForm(StyledForm):
+    """A grid's place, code, name, party group and buildings; the place is fixed once created
+    (its households are its own), so an edit shows it and does not take it."""
+
+    unit = forms.ModelChoiceField(
+        label=_("所属村(社区)/小区"),
+        queryset=OrgUnit.objects.none(),
+        empty_label=_("请选择村(社区)或小区"),
+    )
+    code = forms.CharField(
+        label=_("网格编码"),
+        required=False,
+        max_length=40,
+        help_text=_("全省唯一，用在网页地址中，例如 G-410102001001-01。"),
+    )
+    name = forms.CharField(label=_("网格名称"), required=False, max_length=100)
+    party_group = forms.CharField(
+        label=_("网格党小组"), required=False, max_length=100, help_text=_("没有的留空。")
+    )
+    buildings = forms.ModelMultipleChoiceField(
+        label=_("覆盖楼栋"),
+        queryset=OrgUnit.objects.none(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text=_(
+            "按住 Ctrl（或 ⌘）可多选；只能选所属村(社区)/小区内的楼栋，"
+            "已划入其他网格的楼栋不能重复划入。"
+        ),
+    )
+
+    def __init__(self, *args, units, buildings, grid=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["unit"]
+        field.queryset = units
+        field.label_from_instance = _unit_label
+        if grid is not None:
+            field.disabled = True
+            field.required = False
+            field.help_text = _("网格建立后不能改到别的村(社区)。")
+        self.fields["buildings"].queryset = buildings
+        self.fields["buildings"].label_from_instance = _unit_label
+
+
+class WorkerForm(StyledForm):
+    name = forms.CharField(label=_("姓名"), required=False, max_length=50)
+    kind = forms.ChoiceField(label=_("类型"), choices=GridWorker.Kind.choices)
+    phone = forms.CharField(label=_("手机号"), required=False, max_length=20)
+    is_party_member = forms.BooleanField(label=_("党员"), required=False)
+    account = forms.ModelChoiceField(
+        label=_("登录账号"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=_("（没有账号）"),
+        help_text=_("本村(社区)尚未关联网格员的“网格员”角色账号；没有账号的留空。"),
+    )
+
+    def __init__(self, *args, accounts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = accounts
+        self.fields["account"].label_from_instance = lambda person: person.choice_label
+
+
+class AssignForm(StyledForm):
+    worker = forms.ModelChoiceField(
+        label=_("网格员"), queryset=GridWorker.objects.none(), empty_label=_("请选择网格员")
+    )
+
+    def __init__(self, *args, workers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["worker"].queryset = workers
+
+
+class HouseholdForm(StyledForm):
+    """A household without ID numbers; the service checks the text, the phone and the address."""
+
+    address_building = forms.CharField(label=_("楼栋/组"), required=False, max_length=50)
+    address_unit = forms.CharField(label=_("单元"), required=False, max_length=20)
+    address_room = forms.CharField(label=_("门牌/房号"), required=False, max_length=20)
+    building = forms.ModelChoiceField(
+        label=_("楼栋"),
+        queryset=OrgUnit.objects.none(),
+        required=False,
+        empty_label=_("（不按楼栋，如农村住户）"),
+    )
+    head_name = forms.CharField(label=_("户主姓名"), required=False, max_length=50)
+    phone = forms.CharField(label=_("联系电话"), required=False, max_length=20)
+    member_count = forms.IntegerField(
+        label=_("家庭人数"),
+        initial=1,
+        error_messages={
+            "invalid": _("家庭人数请填写整数，例如 3。"),
+            "required": _("请填写家庭人数（1 到 30 之间的整数）。"),
+        },
+    )
+    care_tags = forms.MultipleChoiceField(
+        label=_("关爱标签"),
+        choices=CareTag.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    is_party_member_household = forms.BooleanField(label=_("党员中心户"), required=False)
+    worker = forms.ModelChoiceField(
+        label=_("联系网格员"),
+        queryset=GridWorker.objects.none(),
+        required=False,
+        empty_label=_("（暂不指定）"),
+    )
+
+    def __init__(self, *args, buildings, workers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["building"].queryset = buildings
+        self.fields["worker"].queryset = workers
+        self.fields["care_tags"].widget.attrs["class"] = "form-check-input"
+
+
+class BuildingHeadForm(StyledForm):
+    building = forms.ModelChoiceField(
+        label=_("楼栋"), queryset=OrgUnit.objects.none(), empty_label=_("请选择楼栋")
+    )
+    title = forms.ChoiceField(label=_("职务"), choices=BuildingHead.Title.choices)
+    name = forms.CharField(label=_("姓名"), required=False, max_length=50)
+    phone = forms.CharField(label=_("手机号"), required=False, max_length=20)
+    household = forms.ModelChoiceField(
+        label=_("所在住户"),
+        queryset=Household.objects.none(),
+        required=False,
+        empty_label=_("（不关联住户）"),
+        help_text=_("可选：楼栋长是本楼栋住户的，选其住户。"),
+    )
+    selected_on = forms.DateField(
+        label=_("选任日期"), widget=DATE_WIDGET, error_messages=DATE_ERRORS
+    )
+    term_end = forms.DateField(
+        label=_("任期截止"),
+        required=False,
+        widget=DATE_WIDGET,
+        error_messages=DATE_ERRORS,
+        help_text=_("没有固定任期的留空。"),
+    )
+
+    def __init__(self, *args, buildings, households, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["building"].queryset = buildings
+        field = self.fields["household"]
+        field.queryset = households
+        field.label_from_instance = lambda h: f"{h.address} {shown_name(user, h.head_name)}"
+        self.fields["selected_on"].initial = timezone.localdate()

@@ -24,6 +24,9 @@ from grids.models.households import MEMBERS_MAX
 from grids.services.common import clean_phone, clean_text, require
 
 L = OrgUnit.Level
+# The first path segments of the grids pages (/grids/new/, /grids/events/…): a grid with one
+# of them as its code would be hidden behind that page.
+RESERVED_CODES = frozenset({"new", "mine", "households", "visits", "events", "hazards", "export"})
 
 
 def village_of(unit: OrgUnit) -> OrgUnit:
@@ -36,6 +39,15 @@ def village_of(unit: OrgUnit) -> OrgUnit:
 def _in_scope(user, unit: OrgUnit) -> None:
     if not OrgUnit.objects.visible_to(user).filter(pk=unit.pk).exists():
         raise PermissionDenied(_("该单位不在您的管辖范围内。"))
+
+
+def _clean_code(code: str) -> str:
+    code = clean_text(_("网格编码"), code, required=True, limit=40, name=True)
+    if code.lower() in RESERVED_CODES:
+        raise ValidationError(
+            _("“%(code)s”是网格页面使用的地址，不能用作网格编码，请换一个。") % {"code": code}
+        )
+    return code
 
 
 def _check_buildings(grid: Grid, buildings: list[OrgUnit]) -> None:
@@ -76,7 +88,7 @@ def grid_create(
     _in_scope(user, unit)
     if unit.level not in (L.VILLAGE, L.COMPOUND):
         raise ValidationError(_("网格只能建在村(社区)或其下的小区(网格片区)。"))
-    code = clean_text(_("网格编码"), code, required=True, limit=40, name=True)
+    code = _clean_code(code)
     if Grid.objects.filter(code=code).exists():
         raise ValidationError(_("网格编码“%(code)s”已被使用，请换一个。") % {"code": code})
     grid = Grid.objects.create(
@@ -90,9 +102,36 @@ def grid_create(
 
 
 @transaction.atomic
+def grid_update(
+    *,
+    user,
+    grid: Grid,
+    code: str,
+    name: str,
+    party_group: str = "",
+    buildings: list[OrgUnit] = (),
+) -> Grid:
+    """Code, name, party group and buildings; the unit stays (its households are its own).
+    Everything is checked before the grid is touched, so a refused edit leaves it as it was."""
+    require(user.can_manage_grids, _("您的角色不能调整网格。"))
+    _in_scope(user, grid.unit)
+    code = _clean_code(code)
+    if Grid.objects.filter(code=code).exclude(pk=grid.pk).exists():
+        raise ValidationError(_("网格编码“%(code)s”已被使用，请换一个。") % {"code": code})
+    name = clean_text(_("网格名称"), name, required=True, limit=100, name=True)
+    party_group = clean_text(_("网格党小组"), party_group, required=False, limit=100, name=True)
+    buildings = list(buildings)
+    _check_buildings(grid, buildings)
+    grid.code, grid.name, grid.party_group = code, name, party_group
+    grid.save(update_fields=["code", "name", "party_group", "updated_at"])
+    return grid_buildings_set(user=user, grid=grid, buildings=buildings)
+
+
+@transaction.atomic
 def grid_buildings_set(*, user, grid: Grid, buildings: list[OrgUnit]) -> Grid:
     """The buildings the grid covers, replacing the previous set."""
     require(user.can_manage_grids, _("您的角色不能调整网格。"))
+    _in_scope(user, grid.unit)
     _check_buildings(grid, buildings)
     GridBuilding.objects.filter(grid=grid).exclude(building__in=buildings).delete()
     have = set(GridBuilding.objects.filter(grid=grid).values_list("building_id", flat=True))
@@ -112,7 +151,9 @@ def worker_create(
     is_party_member: bool = False,
     phone: str = "",
     account=None,
+    grid: Grid | None = None,
 ) -> GridWorker:
+    """A grid worker of a village (and, given `grid`, assigned to it from today)."""
     require(user.can_manage_grids, _("您的角色不能登记网格员。"))
     _in_scope(user, unit)
     if kind not in GridWorker.Kind.values:
@@ -122,7 +163,12 @@ def worker_create(
             raise ValidationError(_("关联的账号必须是“网格员”角色。"))
         if GridWorker.objects.filter(user=account).exists():
             raise ValidationError(_("该账号已关联另一位网格员。"))
-    return GridWorker.objects.create(
+        village = village_of(unit)
+        if account.unit_id is None or not account.unit.path.startswith(village.path):
+            raise ValidationError(
+                _("关联的账号须属于%(unit)s（或其下的小区、楼栋）。") % {"unit": village.name}
+            )
+    worker = GridWorker.objects.create(
         unit=unit,
         user=account,
         name=clean_text(_("姓名"), name, required=True, limit=50, name=True),
@@ -130,6 +176,9 @@ def worker_create(
         is_party_member=is_party_member,
         phone=clean_phone(phone),
     )
+    if grid is not None:
+        worker_assign(user=user, worker=worker, grid=grid)
+    return worker
 
 
 @transaction.atomic
@@ -148,7 +197,15 @@ def worker_assign(*, user, worker: GridWorker, grid: Grid, started_on: date | No
 @transaction.atomic
 def worker_unassign(*, user, assignment: GridAssignment, ended_on: date | None = None):
     require(user.can_manage_grids, _("您的角色不能调整网格员分配。"))
-    assignment.ended_on = ended_on or timezone.localdate()
+    _in_scope(user, assignment.grid.unit)
+    if assignment.ended_on is not None:
+        raise ValidationError(_("该分配已于 %(day)s 结束。") % {"day": assignment.ended_on})
+    ended_on = ended_on or timezone.localdate()
+    if ended_on < assignment.started_on:
+        raise ValidationError(
+            _("结束日期不能早于分配开始日期（%(day)s）。") % {"day": assignment.started_on}
+        )
+    assignment.ended_on = ended_on
     assignment.save(update_fields=["ended_on"])
     return assignment
 
@@ -170,6 +227,40 @@ def clean_members(value) -> int:
     return value
 
 
+def _household_check(household: Household) -> Household:
+    """The checks a household passes whether created or edited; cleans its fields in place."""
+    grid = household.grid
+    building, worker = household.building, household.worker
+    if (
+        building is not None
+        and not GridBuilding.objects.filter(grid=grid, building=building).exists()
+    ):
+        raise ValidationError(_("楼栋“%(name)s”不在该网格内。") % {"name": building.name})
+    if worker is not None and not grid.unit.path.startswith(village_of(worker.unit).path):
+        raise ValidationError(
+            _("网格员“%(name)s”不属于该网格所在的村(社区)。") % {"name": worker.name}
+        )
+    h = household
+    h.address_building = clean_text(_("楼栋/组"), h.address_building, required=True, limit=50)
+    h.address_unit = clean_text(_("单元"), h.address_unit, required=False, limit=20)
+    h.address_room = clean_text(_("门牌/房号"), h.address_room, required=True, limit=20)
+    h.head_name = clean_text(_("户主姓名"), h.head_name, required=True, limit=50, name=True)
+    h.phone = clean_phone(h.phone)
+    h.member_count = clean_members(h.member_count)
+    h.care_tags = clean_care_tags(h.care_tags)
+    same_address = Household.objects.filter(
+        grid=grid,
+        address_building=h.address_building,
+        address_unit=h.address_unit,
+        address_room=h.address_room,
+    )
+    if h.pk is not None:
+        same_address = same_address.exclude(pk=h.pk)
+    if same_address.exists():
+        raise ValidationError(_("该网格中已有地址为“%(a)s”的住户。") % {"a": h.address})
+    return h
+
+
 @transaction.atomic
 def household_create(
     *,
@@ -188,32 +279,53 @@ def household_create(
 ) -> Household:
     require(user.can_manage_grids, _("您的角色不能登记住户。"))
     _in_scope(user, grid.unit)
-    if (
-        building is not None
-        and not GridBuilding.objects.filter(grid=grid, building=building).exists()
-    ):
-        raise ValidationError(_("楼栋“%(name)s”不在该网格内。") % {"name": building.name})
     household = Household(
         grid=grid,
         building=building,
-        address_building=clean_text(_("楼栋/组"), address_building, required=True, limit=50),
-        address_unit=clean_text(_("单元"), address_unit, required=False, limit=20),
-        address_room=clean_text(_("门牌/房号"), address_room, required=True, limit=20),
-        head_name=clean_text(_("户主姓名"), head_name, required=True, limit=50, name=True),
-        phone=clean_phone(phone),
-        member_count=clean_members(member_count),
-        care_tags=clean_care_tags(care_tags),
+        address_building=address_building,
+        address_unit=address_unit,
+        address_room=address_room,
+        head_name=head_name,
+        phone=phone,
+        member_count=member_count,
+        care_tags=care_tags,
         is_party_member_household=is_party_member_household,
         worker=worker,
     )
-    if Household.objects.filter(
-        grid=grid,
-        address_building=household.address_building,
-        address_unit=household.address_unit,
-        address_room=household.address_room,
-    ).exists():
-        raise ValidationError(_("该网格中已有地址为“%(a)s”的住户。") % {"a": household.address})
-    household.save()
+    _household_check(household).save()
+    return household
+
+
+@transaction.atomic
+def household_update(
+    *,
+    user,
+    household: Household,
+    address_building: str,
+    address_room: str,
+    head_name: str,
+    address_unit: str = "",
+    phone: str = "",
+    member_count: int = 1,
+    care_tags=(),
+    is_party_member_household: bool = False,
+    building: OrgUnit | None = None,
+    worker: GridWorker | None = None,
+) -> Household:
+    """A household's address, head, members and tags; it stays in its grid."""
+    require(user.can_manage_grids, _("您的角色不能修改住户信息。"))
+    _in_scope(user, household.grid.unit)
+    household.building = building
+    household.address_building = address_building
+    household.address_unit = address_unit
+    household.address_room = address_room
+    household.head_name = head_name
+    household.phone = phone
+    household.member_count = member_count
+    household.care_tags = list(care_tags)
+    household.is_party_member_household = is_party_member_household
+    household.worker = worker
+    _household_check(household).save()
     return household
 
 
@@ -235,6 +347,10 @@ def building_head_appoint(
         raise ValidationError(_("楼栋长只能选任在楼栋上。"))
     if term_end is not None and term_end < selected_on:
         raise ValidationError(_("任期截止日期不能早于选任日期。"))
+    if household is not None and household.building_id != building.pk:
+        raise ValidationError(
+            _("所选住户不在楼栋“%(name)s”：楼栋长须是本楼栋的住户。") % {"name": building.name}
+        )
     return BuildingHead.objects.create(
         building=building,
         title=title,

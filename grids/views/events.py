@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from grids.access import get_event_for_user, require_reader
-from grids.forms import DispatchForm, EventFilterForm, EventForm, NoteForm
+from grids.forms import DispatchForm, EventFilterForm, EventForm, NoteForm, PhotoForm
 from grids.masking import shows_full
 from grids.models import Grid, GridEvent
 from grids.services import events as service
@@ -117,9 +117,21 @@ def event_detail(request, number):
     return _detail(request, get_event_for_user(user, number))
 
 
-def _detail(request, event, *, failed=None, dispatch_form=None, typed="", errors=()):
-    """The event page; after a refused step, with that step's errors and what was typed."""
+def may_add_photo(user, event: GridEvent) -> bool:
+    """Whether the page offers the photo form (event_photo_add checks again)."""
+    return (
+        not user.is_read_only
+        and event.is_open
+        and (user.can_handle_grid_events or service.may_feedback(user, event))
+    )
+
+
+def _detail(
+    request, event, *, failed=None, dispatch_form=None, typed="", errors=(), photo_form=None
+):
+    """The event page; after a refused step or photo, with its errors and what was typed."""
     user = request.user
+    refused = failed is not None or photo_form is not None
     if dispatch_form is None:
         dispatch_form = DispatchForm(
             initial={"deadline": timezone.localdate() + timedelta(days=7)}, event=event, user=user
@@ -142,9 +154,31 @@ def _detail(request, event, *, failed=None, dispatch_form=None, typed="", errors
             "failed_action": failed,
             "typed_note": typed,
             "action_errors": errors,
+            "may_add_photo": may_add_photo(user, event),
+            "photo_form": photo_form or PhotoForm(),
+            "photos_max": service.PHOTOS_MAX,
         },
-        status=400 if failed else 200,
+        status=400 if refused else 200,
     )
+
+
+@login_required
+@require_POST
+def event_photo_add(request, number):
+    user = request.user
+    event = get_event_for_user(user, number)
+    if user.is_read_only:
+        raise PermissionDenied
+    form = PhotoForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            service.event_photo_add(event=event, user=user, upload=form.cleaned_data["photo"])
+        except ValidationError as error:
+            form.add_error(None, error)
+    if form.errors:
+        return _detail(request, event, photo_form=form)
+    messages.success(request, _("照片已添加。"))
+    return redirect("grids:event_detail", number=event.number)
 
 
 @login_required

@@ -1,5 +1,5 @@
-"""Household pages: one household, those not visited for 30+ days, the import; visits: the
-phone-friendly form and the visit log."""
+"""Household pages: one household, those not visited for 30+ days, the import, adding and
+editing one by form; visits: the phone-friendly form and the visit log."""
 
 from datetime import timedelta
 
@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,10 +15,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from branches.spreadsheets.reading import SpreadsheetError, more_errors_message, read_table
-from grids.access import get_household_for_user, require_reader
-from grids.forms import ImportForm, VisitForm
+from grids.access import get_grid_for_user, get_household_for_user, require_reader
+from grids.forms import HouseholdForm, ImportForm, VisitForm
 from grids.masking import shows_full
-from grids.models import Household, Visit
+from grids.models import GridAssignment, GridWorker, Household, Visit
+from grids.services import grids as grid_service
 from grids.services.household_import import COLUMNS, households_import
 from grids.services.visits import visit_record
 
@@ -33,7 +35,12 @@ def household_detail(request, pk):
     return render(
         request,
         "grids/household_detail.html",
-        {"household": household, "visits": visits, "may_visit": user.can_record_visits},
+        {
+            "household": household,
+            "visits": visits,
+            "may_visit": user.can_record_visits,
+            "may_manage": user.can_manage_grids,
+        },
     )
 
 
@@ -150,3 +157,97 @@ def visit_list(request):
     visits = Visit.objects.visible_to(user).select_related("household", "grid", "worker")
     page = Paginator(visits, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "grids/visit_list.html", {"page": page, "full": shows_full(user)})
+
+
+def household_choices(user, grid, household=None):
+    """The grid's buildings and the workers assigned to it (and the household's own contact,
+    if no longer assigned), for the pickers."""
+    assigned = Q(pk__in=GridAssignment.objects.current().filter(grid=grid).values("worker_id"))
+    if household is not None and household.worker_id is not None:
+        assigned |= Q(pk=household.worker_id)
+    workers = GridWorker.objects.visible_to(user).filter(assigned)
+    return {"buildings": grid.buildings.order_by("path"), "workers": workers.order_by("name")}
+
+
+def _saved(user, target, data, *, create: bool):
+    """Create a household in `target` (a grid), or update `target` (a household)."""
+    fields = {
+        name: data[name]
+        for name in (
+            "address_building",
+            "address_unit",
+            "address_room",
+            "head_name",
+            "phone",
+            "member_count",
+            "care_tags",
+            "is_party_member_household",
+            "building",
+            "worker",
+        )
+    }
+    if create:
+        return grid_service.household_create(user=user, grid=target, **fields)
+    return grid_service.household_update(user=user, household=target, **fields)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def household_create(request, code):
+    """One household by form, beside the import."""
+    user = request.user
+    grid = get_grid_for_user(user, code, write=True)
+    form = HouseholdForm(request.POST or None, **household_choices(user, grid))
+    if request.method == "POST" and form.is_valid():
+        try:
+            household = _saved(user, grid, form.cleaned_data, create=True)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("住户“%(a)s”已登记。") % {"a": household.address})
+            return redirect("grids:household_detail", pk=household.pk)
+    return render(
+        request,
+        "grids/household_form.html",
+        {"form": form, "grid": grid, "household": None},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def household_edit(request, pk):
+    user = request.user
+    household = get_household_for_user(user, pk, write=True)
+    initial = {
+        name: getattr(household, name)
+        for name in (
+            "address_building",
+            "address_unit",
+            "address_room",
+            "head_name",
+            "phone",
+            "member_count",
+            "care_tags",
+            "is_party_member_household",
+        )
+    }
+    initial |= {"building": household.building_id, "worker": household.worker_id}
+    form = HouseholdForm(
+        request.POST or None, initial=initial, **household_choices(user, household.grid, household)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            household = _saved(user, household, form.cleaned_data, create=False)
+        except ValidationError as error:
+            form.add_error(None, error)
+            household = get_household_for_user(user, pk)  # as saved, not as typed
+        else:
+            messages.success(request, _("住户“%(a)s”已保存。") % {"a": household.address})
+            return redirect("grids:household_detail", pk=household.pk)
+    return render(
+        request,
+        "grids/household_form.html",
+        {"form": form, "grid": household.grid, "household": household},
+        status=400 if request.method == "POST" else 200,
+    )

@@ -35,20 +35,38 @@ def _urls(grids, event):
         "hazards": reverse("grids:hazard_list"),
         "hazard_new": reverse("grids:hazard_create"),
         "ledger": reverse("grids:grid_export", args=["GRID_LEDGER"]),
+        "grid_new": reverse("grids:grid_create"),
+        "grid_edit": reverse("grids:grid_edit", args=[grids.a1.code]),
+        "worker_new": reverse("grids:worker_create", args=[grids.a1.code]),
+        "household_new": reverse("grids:household_create", args=[grids.a1.code]),
+        "household_edit": reverse("grids:household_edit", args=[grids.h_a1.pk]),
+        "head_new": reverse("grids:building_head_create", args=[grids.a1.code]),
     }
+
+
+# The pages that keep grids: the township's (403 in scope for any other role, 404 outside).
+KEEPING = ["grid_edit", "worker_new", "household_new", "household_edit", "head_new"]
+REFUSED = dict.fromkeys(["grid_new", *KEEPING], 403)
 
 
 # role: the pages it gets 200 on; everything else in the list answers 403 or 404 as given.
 MATRIX = {
     "grid_worker": {
-        "grid_b1": 404, "household_a2": 404, "import": 403,
+        "grid_b1": 404, "household_a2": 404, "import": 403, **REFUSED,
     },
     "staff_a": {"grid_b1": 404},
-    "staff_b": {"grid_a1": 404, "household_a1": 404, "household_a2": 404, "event": 404},
-    "county_leader": {"import": 403, "visit_new": 403, "event_new": 403, "hazard_new": 403},
-    "auditor": {"import": 403, "visit_new": 403, "event_new": 403, "hazard_new": 403},
+    "staff_b": {
+        "grid_a1": 404, "household_a1": 404, "household_a2": 404, "event": 404,
+        **dict.fromkeys(KEEPING, 404),
+    },
+    "county_leader": {
+        "import": 403, "visit_new": 403, "event_new": 403, "hazard_new": 403, **REFUSED,
+    },
+    "auditor": {
+        "import": 403, "visit_new": 403, "event_new": 403, "hazard_new": 403, **REFUSED,
+    },
     "secretary": {
-        "grid_b1": 404, "household_a2": 404, "import": 403, "visit_new": 403,
+        "grid_b1": 404, "household_a2": 404, "import": 403, "visit_new": 403, **REFUSED,
     },
     "admin": {},
 }  # fmt: skip

@@ -58,6 +58,102 @@ def test_township_staff_manage_grids_only_in_their_township(grids, tree, persona
     )
 
 
+def test_a_grid_code_cannot_hide_behind_a_page(grids, tree, personas):
+    for code in ("new", "Mine", "events"):
+        with pytest.raises(ValidationError, match="不能用作网格编码"):
+            grid_service.grid_create(
+                user=personas.staff_a, unit=tree.village_a2, code=code, name="X"
+            )
+        with pytest.raises(ValidationError, match="不能用作网格编码"):
+            grid_service.grid_update(user=personas.staff_a, grid=grids.a2, code=code, name="X")
+
+
+def test_a_grid_edit_is_checked_whole_before_anything_changes(grids, tree, personas):
+    with pytest.raises(ValidationError, match="已被使用"):
+        grid_service.grid_update(user=personas.staff_a, grid=grids.a2, code="G-A1-01", name="X")
+    other = grid_service.grid_create(
+        user=personas.admin, unit=tree.village_a1, code="G-A1-02", name="建设二网格"
+    )
+    with pytest.raises(ValidationError, match="不能重叠"):
+        grid_service.grid_update(
+            user=personas.staff_a,
+            grid=other,
+            code="G-A1-03",
+            name="改名",
+            buildings=[tree.building_a1],
+        )
+    other.refresh_from_db()
+    assert (other.code, other.name) == ("G-A1-02", "建设二网格")
+    with pytest.raises(PermissionDenied):
+        grid_service.grid_update(user=personas.staff_b, grid=other, code="G-A1-02", name="X")
+    with pytest.raises(PermissionDenied):
+        grid_service.grid_buildings_set(user=personas.staff_b, grid=grids.a1, buildings=[])
+
+
+def test_a_worker_account_and_assignment_stay_in_the_village(grids, tree, personas):
+    from tests.governance.factories import UserFactory
+
+    stranger = UserFactory(username="wg_b", role="GRID_WORKER", unit=tree.village_b1)
+    with pytest.raises(ValidationError, match="关联的账号须属于建设路社区"):
+        grid_service.worker_create(
+            user=personas.staff_a, unit=tree.village_a1, name="陈晓", account=stranger
+        )
+    worker = grid_service.worker_create(
+        user=personas.staff_a, unit=tree.village_a1, name="陈晓", grid=grids.a1
+    )
+    assignment = worker.assignments.get()
+    with pytest.raises(PermissionDenied):
+        grid_service.worker_unassign(user=personas.staff_b, assignment=assignment)
+    with pytest.raises(ValidationError, match="不能早于"):
+        grid_service.worker_unassign(
+            user=personas.staff_a,
+            assignment=assignment,
+            ended_on=assignment.started_on - timedelta(days=1),
+        )
+    grid_service.worker_unassign(user=personas.staff_a, assignment=assignment)
+    with pytest.raises(ValidationError, match="已于"):
+        grid_service.worker_unassign(user=personas.staff_a, assignment=assignment)
+
+
+def test_a_household_edit_keeps_the_address_rule_and_the_village(grids, tree, personas):
+    elsewhere = grid_service.worker_create(user=personas.admin, unit=tree.village_b1, name="吴刚")
+    with pytest.raises(ValidationError, match="不属于该网格所在的村"):
+        grid_service.household_create(
+            user=personas.staff_a,
+            grid=grids.a2,
+            address_building="一组",
+            address_room="10",
+            head_name="钱多",
+            worker=elsewhere,
+        )
+    h = grids.h_a1_care
+    fields = {"address_building": "1号楼", "address_unit": "1", "head_name": "李秀英"}
+    with pytest.raises(ValidationError, match="已有地址为“1号楼-1-101”"):
+        grid_service.household_update(
+            user=personas.staff_a, household=h, address_room="101", **fields
+        )
+    grid_service.household_update(
+        user=personas.staff_a, household=h, address_room="102", member_count=2, **fields
+    )
+    h.refresh_from_db()
+    assert h.member_count == 2 and h.care_tags == []
+    with pytest.raises(PermissionDenied):
+        grid_service.household_update(
+            user=personas.staff_b, household=h, address_room="102", **fields
+        )
+
+
+def test_a_building_head_lives_in_their_building(grids, tree, personas):
+    with pytest.raises(ValidationError, match="楼栋长须是本楼栋的住户"):
+        grid_service.building_head_appoint(
+            user=personas.staff_a,
+            building=tree.building_a1,
+            name="王大山",
+            selected_on=date(2026, 1, 5),
+            household=grids.h_a2,
+        )
+
+
 def test_a_grid_worker_sees_only_the_grids_they_are_assigned_to(grids, personas):
     user = personas.grid_worker
     assert list(Household.objects.visible_to(user)) == [grids.h_a1, grids.h_a1_care]
