@@ -5,6 +5,7 @@ from datetime import timedelta
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import OrgUnit
@@ -20,8 +21,13 @@ DATE_ERRORS = {"invalid": _("日期格式应为 YYYY-MM-DD，例如 2026-04-30�
 
 
 def styled(form):
+    suggestions = None
     for field in form.fields.values():
         widget = field.widget
+        if isinstance(widget, UnitCodeInput) and getattr(form, "user", None) is not None:
+            if suggestions is None:
+                suggestions = unit_suggestions(form.user)
+            widget.units = suggestions
         if isinstance(widget, forms.CheckboxInput):
             css = "form-check-input"
         elif isinstance(widget, forms.Select):
@@ -63,10 +69,48 @@ class PhotosField(forms.FileField):
         return files
 
 
+# Suggestions offered under a unit-code box: a township's villages and compounds fit; a
+# province's do not, and there the code is typed.
+UNIT_SUGGESTIONS_MAX = 300
+
+
+class UnitCodeInput(forms.TextInput):
+    """A text box for a unit code with the units of the user's jurisdiction suggested
+    (a datalist: pick by name, or type the code)."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.units = []
+
+    def render(self, name, value, attrs=None, renderer=None):
+        if not self.units:
+            return super().render(name, value, attrs, renderer)
+        list_id = f"{(attrs or {}).get('id', name)}-units"
+        html = super().render(name, value, {**(attrs or {}), "list": list_id}, renderer)
+        options = format_html_join(
+            "", '<option value="{}">{}</option>', ((code, label) for code, label in self.units)
+        )
+        return html + format_html('<datalist id="{}">{}</datalist>', list_id, options)
+
+
 class UnitCodeField(forms.CharField):
+    widget = UnitCodeInput
+
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 32)
         super().__init__(**kwargs)
+
+
+def unit_suggestions(user) -> list[tuple[str, str]]:
+    """(code, name) of the villages, compounds and buildings the user may pick, when few."""
+    units = (
+        OrgUnit.objects.visible_to(user)
+        .filter(level__gte=OrgUnit.Level.VILLAGE)
+        .order_by("path")
+        .values_list("code", "name")[: UNIT_SUGGESTIONS_MAX + 1]
+    )
+    units = list(units)
+    return units if len(units) <= UNIT_SUGGESTIONS_MAX else []
 
 
 def unit_in_scope(user, code: str) -> OrgUnit:

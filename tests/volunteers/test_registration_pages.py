@@ -110,6 +110,14 @@ def test_a_unit_outside_the_jurisdiction_cannot_be_picked(personas, login, tree,
     assert not Team.objects.filter(name="蓝色应急队").exists()
 
 
+def test_the_unit_box_suggests_the_units_of_the_jurisdiction_only(personas, login, tree, vol):
+    body = login(personas.staff_a).get(reverse("volunteers:team_create")).content.decode()
+    assert 'list="id_unit-units"' in body and '<datalist id="id_unit-units">' in body
+    assert f'<option value="{tree.village_a1.code}">{tree.village_a1.name}</option>' in body
+    assert f'value="{tree.village_b1.code}"' not in body  # another township's village
+    assert f'<option value="{tree.township_a.code}"' not in body  # not a unit a team has
+
+
 def test_a_township_is_not_a_unit_a_team_belongs_to(personas, login, tree, vol):
     response = login(personas.staff_a).post(
         reverse("volunteers:team_create"), _team_data(tree, unit=tree.township_a.code)
