@@ -31,6 +31,7 @@ from volunteers.models import (
     ServiceOrderStep,
     Team,
     Volunteer,
+    mask_name,
     mask_phone,
 )
 from volunteers.services import activities as activity_service
@@ -428,6 +429,9 @@ class OrderSerializer(serializers.ModelSerializer):
         allow_null=True, help_text=_("满意度 1-5；未评价为 null")
     )
     is_overdue = serializers.SerializerMethodField(help_text=_("已派单或已接单且超过完成期限"))
+    resident_name = serializers.SerializerMethodField(
+        help_text=_("居民姓名；领导、审计等只读角色看到的是隐去部分的姓名（张*华）")
+    )
     resident_phone = serializers.SerializerMethodField(help_text=_("联系电话（中间四位隐藏）"))
 
     class Meta:
@@ -455,6 +459,12 @@ class OrderSerializer(serializers.ModelSerializer):
 
     def get_is_overdue(self, order) -> bool:
         return order.is_overdue_on(timezone.localdate())
+
+    def get_resident_name(self, order) -> str:
+        request = self.context.get("request")
+        if request is not None and order_service.shows_resident(request.user):
+            return order.resident_name
+        return mask_name(order.resident_name)
 
     def get_resident_phone(self, order) -> str:
         return mask_phone(order.resident_phone)
@@ -546,7 +556,7 @@ class ServiceOrderViewSet(
 
     def _answer(self, order, code=status.HTTP_200_OK):
         order = self.get_queryset().get(pk=order.pk)
-        return Response(OrderSerializer(order).data, status=code)
+        return Response(self.get_serializer(order).data, status=code)
 
     @extend_schema(
         summary=_("登记居民点单"),

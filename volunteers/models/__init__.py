@@ -10,7 +10,7 @@ from volunteers.models.activities import (
 )
 from volunteers.models.orders import ServiceOrder, ServiceOrderStep
 from volunteers.models.points import Merchant, PointsBalance, PointsEntry
-from volunteers.models.teams import Membership, Team, Volunteer, mask_phone
+from volunteers.models.teams import Membership, Team, Volunteer, mask_name, mask_phone
 
 __all__ = [
     "HOURS_MAX",
@@ -27,5 +27,6 @@ __all__ = [
     "Team",
     "Volunteer",
     "YearHours",
+    "mask_name",
     "mask_phone",
 ]

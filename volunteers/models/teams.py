@@ -131,10 +131,25 @@ class Volunteer(models.Model):
 
 
 def mask_phone(phone: str) -> str:
-    """138****5678: lists show a phone this way; the full number only on the profile."""
-    if len(phone) < 7:
+    """138****5678: lists show a phone this way; the full number only on the profile.
+    At least four digits stay hidden, so a 7-digit landline is 1****67, not all of it."""
+    phone = (phone or "").strip()
+    if len(phone) <= 4:
         return "*" * len(phone)
-    return f"{phone[:3]}****{phone[-4:]}"
+    shown = len(phone) - 4
+    head = min(3, shown // 2)
+    tail = min(4, shown - head)
+    return f"{phone[:head]}{'*' * (len(phone) - head - tail)}{phone[-tail:]}"
+
+
+def mask_name(name: str) -> str:
+    """张三 → 张*, 张三华 → 张*华, 欧阳小明 → 欧**明 (a resident's name for read-only roles)."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 class MembershipQuerySet(VolunteerRecordQuerySet):

@@ -59,6 +59,12 @@ def _expect(order: ServiceOrder, allowed, verb: str) -> None:
         )
 
 
+def shows_resident(user) -> bool:
+    """A resident's name and phone in full for the roles that take and handle orders; the
+    read-only roles (leaders, auditors) read them masked, on the page and in the API."""
+    return user.can_take_orders
+
+
 def may_work(user, order: ServiceOrder) -> bool:
     return user.can_dispatch_orders or (order.team is not None and is_leader_of(user, order.team))
 

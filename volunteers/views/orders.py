@@ -18,7 +18,7 @@ from volunteers.forms import (
     RateForm,
     ReasonForm,
 )
-from volunteers.models import ServiceOrder
+from volunteers.models import ServiceOrder, mask_name, mask_phone
 from volunteers.services import orders as service
 from volunteers.views.teams import MAX_ID, PAGE_SIZE, require_reader
 
@@ -91,6 +91,7 @@ def order_detail(request, pk: int):
     order = get_order_for_user(user, pk)
     today = timezone.localdate()
     may_work = service.may_work(user, order)
+    full = service.shows_resident(user)
     return render(
         request,
         "volunteers/order_detail.html",
@@ -110,7 +111,8 @@ def order_detail(request, pk: int):
             "cancel_form": ReasonForm()
             if user.can_dispatch_orders and order.status in ServiceOrder.OPEN_STATUSES
             else None,
-            "show_phone": user.can_take_orders,
+            "resident_name": order.resident_name if full else mask_name(order.resident_name),
+            "resident_phone": order.resident_phone if full else mask_phone(order.resident_phone),
         },
     )
 
