@@ -15,10 +15,11 @@ class VolunteersConfig(AppConfig):
         from branches.models import ExportLog
         from volunteers import metrics  # noqa: F401  (registers the volunteers metrics)
         from volunteers.demo import demo_records_reset, demo_records_seed
-        from volunteers.views.people import EXPORT_TITLES
+        from volunteers.views.people import EXPORT_PAGES, EXPORT_TITLES
 
         for code, title in EXPORT_TITLES.items():
-            ExportLog.register_export(code, title, page="volunteers:volunteer_list")
+            page = EXPORT_PAGES.get(code, "volunteers:volunteer_list")
+            ExportLog.register_export(code, title, page=page)
 
         # The demo seams (sent by branches' demo); absent on an older branches, then no demo.
         seeding = getattr(signals, "demo_records_seeding", None)

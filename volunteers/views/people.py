@@ -26,7 +26,15 @@ from volunteers.forms import (
     VolunteerForm,
     add_service_error,
 )
-from volunteers.models import Attendance, Merchant, PointsEntry, Team, Volunteer, YearHours
+from volunteers.models import (
+    Attendance,
+    Merchant,
+    PointsEntry,
+    ServiceOrderStep,
+    Team,
+    Volunteer,
+    YearHours,
+)
 from volunteers.services import points as points_service
 from volunteers.services import teams as teams_service
 from volunteers.views.teams import (
@@ -40,7 +48,14 @@ from volunteers.views.teams import (
 
 EXPORT_HOURS = "VOL_HOURS"
 EXPORT_POINTS = "VOL_POINTS"
-EXPORT_TITLES = {EXPORT_HOURS: "志愿服务时长台账", EXPORT_POINTS: "积分银行明细"}
+EXPORT_ORDER_STEPS = "VOL_ORDER_STEPS"
+EXPORT_TITLES = {
+    EXPORT_HOURS: "志愿服务时长台账",
+    EXPORT_POINTS: "积分银行明细",
+    EXPORT_ORDER_STEPS: "服务订单办理记录",
+}
+EXPORT_PAGES = {EXPORT_ORDER_STEPS: "volunteers:order_list"}
+EXPORT_OF = {"hours": EXPORT_HOURS, "points": EXPORT_POINTS, "orders": EXPORT_ORDER_STEPS}
 
 
 def get_volunteer_for_user(user, pk: int) -> Volunteer:
@@ -493,13 +508,63 @@ def _points_table(user, year: int) -> tables.Table:
     )
 
 
+def _order_steps_table(user, year: int) -> tables.Table:
+    """Every workflow step of the service orders (who, when, from → to, why); the resident's
+    name and phone stay out of it."""
+    rows = (
+        ServiceOrderStep.objects.visible_to(user)
+        .filter(occurred_at__year=year)
+        .select_related("order__unit", "order__team")
+        .order_by("occurred_at", "id")
+    )
+    return tables.Table(
+        [
+            tables.Column("时间", tables.DATETIME),
+            tables.Column("单号"),
+            tables.Column("单位编码"),
+            tables.Column("服务地点"),
+            tables.Column("服务类别"),
+            tables.Column("承接队伍"),
+            tables.Column("操作"),
+            tables.Column("原状态"),
+            tables.Column("新状态"),
+            tables.Column("操作人"),
+            tables.Column("说明"),
+        ],
+        (
+            (
+                s.occurred_at,
+                s.order.number,
+                s.order.unit.code,
+                s.order.unit.name,
+                s.order.get_category_display(),
+                s.order.team.name if s.order.team else "",
+                s.get_action_display(),
+                s.get_from_status_display() if s.from_status else "",
+                s.get_to_status_display() if s.to_status else "",
+                s.actor_name,
+                s.note,
+            )
+            for s in rows.iterator(chunk_size=2000)
+        ),
+    )
+
+
+TABLES = {
+    EXPORT_HOURS: _hours_table,
+    EXPORT_POINTS: _points_table,
+    EXPORT_ORDER_STEPS: _order_steps_table,
+}
+
+
 @login_required
 def ledger_export(request, which: str, fmt: str):
-    """The hours ledger or the points ledger of a year in the user's jurisdiction, streamed
-    (CSV) or as a workbook, formula-safe (branches' writers), logged like every export."""
+    """The hours ledger, the points ledger or the service orders' steps of a year in the
+    user's jurisdiction, streamed (CSV) or as a workbook, formula-safe (branches' writers),
+    logged like every export."""
     user = request.user
     require_reader(user)
-    if which not in ("hours", "points") or fmt not in ExportLog.TABLE_FORMATS:
+    if which not in EXPORT_OF or fmt not in ExportLog.TABLE_FORMATS:
         raise Http404("no such export")
     try:
         year = int(request.GET.get("year", timezone.localdate().year))
@@ -507,8 +572,8 @@ def ledger_export(request, which: str, fmt: str):
         year = timezone.localdate().year
     if not 2000 <= year <= 2100:
         raise Http404("no such year")
-    export = EXPORT_HOURS if which == "hours" else EXPORT_POINTS
-    table = _hours_table(user, year) if which == "hours" else _points_table(user, year)
+    export = EXPORT_OF[which]
+    table = TABLES[export](user, year)
     unit = _export_unit(user)
     return export_response(
         user=user,
