@@ -14,6 +14,11 @@ urlpatterns = [
     path("teams/<int:pk>/record/", teams.activity_record, name="activity_record"),
     path("teams/<int:pk>/disband/", teams.team_disband, name="team_disband"),
     path("activities/<int:pk>/", teams.activity_detail, name="activity_detail"),
+    path(
+        "activities/<int:pk>/photos/<int:photo_pk>/",
+        teams.activity_photo,
+        name="activity_photo",
+    ),
     path("hours/", teams.hours_confirm, name="hours_confirm"),
     path("people/", people.volunteer_list, name="volunteer_list"),
     path("people/new/", people.volunteer_create, name="volunteer_create"),

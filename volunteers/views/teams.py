@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -218,16 +218,19 @@ def activity_record(request, pk: int):
     )
 
 
-@login_required
-def activity_detail(request, pk: int):
-    user = request.user
+def get_activity_for_user(user, pk: int) -> Activity:
     require_reader(user)
     if pk > MAX_ID:
-        raise Http404
-    activity = get_object_or_404(
+        raise Http404("no such activity")
+    return get_object_or_404(
         Activity.objects.visible_to(user).select_related("team__unit", "place", "created_by"),
         pk=pk,
     )
+
+
+@login_required
+def activity_detail(request, pk: int):
+    activity = get_activity_for_user(request.user, pk)
     rows = activity.attendances.select_related("volunteer", "confirmed_by").order_by(
         "volunteer__name"
     )
@@ -236,6 +239,20 @@ def activity_detail(request, pk: int):
         "volunteers/activity_detail.html",
         {"activity": activity, "rows": rows, "photos": activity.photos.all()},
     )
+
+
+@login_required
+def activity_photo(request, pk: int, photo_pk: int):
+    """One photo of an activity, to whoever reads the activity (a download, as evidence)."""
+    activity = get_activity_for_user(request.user, pk)
+    if photo_pk > MAX_ID:
+        raise Http404("no such photo")
+    photo = get_object_or_404(activity.photos, pk=photo_pk)
+    try:
+        file = photo.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("the photo's file is gone") from None
+    return FileResponse(file, as_attachment=True, filename=photo.original_name)
 
 
 def _confirmable(user):
