@@ -366,6 +366,20 @@ class ConfirmedSerializer(serializers.Serializer):
     confirmed = serializers.IntegerField(help_text=_("确认的条数"))
 
 
+class RejectSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        min_length=1,
+        max_length=BULK_MAX,
+        help_text=_("要退回的服务时长编号（全部成功或全部不变）"),
+    )
+    reason = CleanCharField(max_length=200, help_text=_("未通过的原因"))
+
+
+class RejectedSerializer(serializers.Serializer):
+    rejected = serializers.IntegerField(help_text=_("退回的条数"))
+
+
 @extend_schema(tags=[_("志愿服务")])
 @extend_schema_view(
     list=extend_schema(
@@ -411,6 +425,30 @@ class AttendanceViewSet(viewsets.ReadOnlyModelViewSet):
                 user=request.user, attendance_ids=serializer.validated_data["ids"]
             )
         return Response({"confirmed": len(rows)})
+
+    @extend_schema(
+        summary=_("批量退回服务时长"),
+        description=_("队长或乡镇工作人员退回待确认的时长（须写明原因），不计入统计和积分。"),
+        request=RejectSerializer,
+        responses={200: RejectedSerializer, **WRITE_ERRORS},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        filterset_class=None,
+        pagination_class=None,
+        parser_classes=[JSONParser],
+    )
+    def reject(self, request):
+        serializer = RejectSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            rows = activity_service.hours_reject(
+                user=request.user,
+                attendance_ids=serializer.validated_data["ids"],
+                reason=serializer.validated_data["reason"],
+            )
+        return Response({"rejected": len(rows)})
 
 
 # Service orders -------------------------------------------------------------------------

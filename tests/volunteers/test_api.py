@@ -151,3 +151,23 @@ def test_bulk_confirm_takes_json_only(personas, api):
         content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 415
+
+
+def test_pending_hours_are_returned_through_the_api_with_a_reason(personas, api, tree, vol):
+    activity = record(personas.staff_a, vol.team, tree.village_a1, [(vol.member, "3")])
+    row = activity.attendances.get()
+    url = "/api/v1/volunteer-attendance/reject/"
+    assert api(vol.leader_user).post(url, {"ids": [row.pk]}, format="json").status_code == 400
+    assert (
+        api(personas.secretary)
+        .post(url, {"ids": [row.pk], "reason": "未到场"}, format="json")
+        .status_code
+        == 403
+    )
+    response = api(vol.leader_user).post(url, {"ids": [row.pk], "reason": "未到场"}, format="json")
+    assert response.status_code == 200 and response.json() == {"rejected": 1}
+    row.refresh_from_db()
+    assert row.status == "REJECTED" and row.reject_reason == "未到场"
+    assert points.balance_of(vol.member) == 0
+    again = api(vol.leader_user).post(url, {"ids": [row.pk], "reason": "未到场"}, format="json")
+    assert again.status_code == 400 and "已处理" in again.json()["non_field_errors"][0]
