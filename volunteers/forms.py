@@ -270,6 +270,11 @@ class OrderFilterForm(forms.Form):
         required=False,
         choices=[("", _("全部")), *ServiceOrder.Status.choices, ("OVERDUE", _("逾期"))],
     )
+    category = forms.ChoiceField(
+        label=_("服务类别"),
+        required=False,
+        choices=[("", _("全部")), *ServiceOrder.Category.choices],
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

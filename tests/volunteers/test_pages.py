@@ -40,6 +40,7 @@ def _urls(vol, order):
         "order": reverse("volunteers:order_detail", args=[order.pk]),
         "hours_csv": reverse("volunteers:ledger_export", args=["hours", "csv"]),
         "points_xlsx": reverse("volunteers:ledger_export", args=["points", "xlsx"]),
+        "orders_csv": reverse("volunteers:ledger_export", args=["orders", "csv"]),
         "team_new": reverse("volunteers:team_create"),
         "team_edit": reverse("volunteers:team_edit", args=[vol.team.pk]),
         "member_add": reverse("volunteers:member_add", args=[vol.team.pk]),
@@ -566,3 +567,28 @@ def test_the_redemption_item_refuses_a_leading_formula_like_the_activity_title(
     assert not PointsEntry.objects.filter(kind="REDEEMED").exists()
     data["reason"] = "大米一袋"
     assert client.post(url, data).status_code == 302
+
+
+def test_the_order_queue_filters_by_category_and_status(personas, login, tree, vol, order):
+    orders.order_create(
+        user=personas.staff_a,
+        unit=tree.village_a1,
+        category="HEALTH",
+        description="量血压",
+        resident_name="刘奶奶",
+    )
+    orders.order_dispatch(
+        user=personas.staff_a, order=order, team=vol.team, deadline=date(2026, 4, 8)
+    )
+    client = login(personas.staff_a)
+    url = reverse("volunteers:order_list")
+
+    def listed(**query):
+        page = client.get(url, query).context["page"]
+        return sorted(o.get_category_display() for o in page.object_list)
+
+    assert listed() == ["便民维修", "健康义诊"]
+    assert listed(category="HEALTH") == ["健康义诊"]
+    assert listed(category="REPAIR", status="DISPATCHED") == ["便民维修"]
+    assert listed(category="HEALTH", status="DISPATCHED") == []
+    assert listed(category="NONSENSE") == ["便民维修", "健康义诊"]

@@ -42,11 +42,14 @@ def order_list(request):
     form = OrderFilterForm(request.GET)
     today = timezone.localdate()
     orders = ServiceOrder.objects.visible_to(user).select_related("unit", "team")
-    status = form.cleaned_data["status"] if form.is_valid() else ""
+    valid = form.is_valid()
+    status = form.cleaned_data["status"] if valid else ""
     if status == "OVERDUE":
         orders = orders.overdue_on(today)
     elif status:
         orders = orders.filter(status=status)
+    if valid and form.cleaned_data["category"]:
+        orders = orders.filter(category=form.cleaned_data["category"])
     page = Paginator(orders.order_by("-created_at", "-id"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
