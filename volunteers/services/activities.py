@@ -17,6 +17,7 @@ from django.db.models import Sum
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from branches.filetypes import content_problem
 from branches.models import OrgUnit
@@ -202,9 +203,14 @@ def activity_record(
         ),
         created_by=user,
     )
-    Attendance.objects.bulk_create(
-        Attendance(activity=activity, volunteer=line.volunteer, hours=hours_check(line.hours))
-        for line in attendance
+    # With their history rows (a plain bulk_create leaves the PENDING state unrecorded).
+    bulk_create_with_history(
+        [
+            Attendance(activity=activity, volunteer=line.volunteer, hours=hours_check(line.hours))
+            for line in attendance
+        ],
+        Attendance,
+        default_user=user,
     )
     for upload in photos:
         ActivityPhoto.objects.create(
