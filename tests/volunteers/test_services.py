@@ -197,3 +197,15 @@ def test_confirmed_hours_and_a_dispatch_notify_the_people_concerned(personas, tr
     )
     texts = [str(n.text) for n in Notification.objects.filter(recipient=vol.leader_user)]
     assert any("已确认" in t for t in texts) and any("已派给" in t for t in texts)
+
+
+def test_a_ledger_line_is_never_changed_or_deleted(personas, tree, vol):
+    _earn(personas, tree, vol, "1")
+    entry = PointsEntry.objects.get()
+    entry.points = 1000
+    with pytest.raises(ValueError, match="never changed"):
+        entry.save()
+    with pytest.raises(ValueError, match="never deleted"):
+        entry.delete()
+    entry.refresh_from_db()
+    assert entry.points == points.ledger_sum(vol.member) == points.balance_of(vol.member)

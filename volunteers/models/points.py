@@ -109,6 +109,15 @@ class PointsEntry(models.Model):
     def __str__(self):
         return f"{self.volunteer} {self.get_kind_display()} {self.points:+d}"
 
+    def save(self, *args, **kwargs):
+        # The balance row is the ledger's running sum: an edited line would silently break it.
+        if not self._state.adding:
+            raise ValueError("A points entry is never changed: append an adjustment instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("A points entry is never deleted: append an adjustment instead.")
+
 
 class PointsBalance(models.Model):
     """The running sum of a volunteer's ledger, updated in the ledger insert's transaction;
