@@ -282,7 +282,28 @@ class OrderFilterForm(forms.Form):
 
 
 class SearchForm(CleanTextFormMixin, forms.Form):
+    IDENTITIES = {
+        "party": {"is_party_member": True},
+        "in_service": {"is_in_service_member": True},
+        "masses": {"is_party_member": False},
+    }
+
     q = forms.CharField(label=_("姓名"), max_length=50, required=False)
+    identity = forms.ChoiceField(
+        label=_("身份"),
+        required=False,
+        choices=[
+            ("", _("全部")),
+            ("party", _("党员")),
+            ("in_service", _("在职党员报到")),
+            ("masses", _("群众")),
+        ],
+    )
+    state = forms.ChoiceField(
+        label=_("状态"),
+        required=False,
+        choices=[("", _("全部")), ("active", _("在册")), ("inactive", _("已注销"))],
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

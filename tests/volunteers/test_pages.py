@@ -592,3 +592,23 @@ def test_the_order_queue_filters_by_category_and_status(personas, login, tree, v
     assert listed(category="REPAIR", status="DISPATCHED") == ["便民维修"]
     assert listed(category="HEALTH", status="DISPATCHED") == []
     assert listed(category="NONSENSE") == ["便民维修", "健康义诊"]
+
+
+def test_the_volunteer_list_filters_by_identity_and_state(personas, login, tree, vol):
+    masses = teams.volunteer_create(user=personas.staff_a, unit=tree.village_a1, name="赵群众")
+    masses.is_active = False
+    masses.save()
+    client = login(personas.staff_a)
+    url = reverse("volunteers:volunteer_list")
+
+    def listed(**query):
+        return sorted(v.name for v in client.get(url, query).context["page"].object_list)
+
+    assert listed() == sorted(["李队长", "王小红", "赵群众"])
+    assert listed(identity="party") == sorted(["李队长", "王小红"])
+    assert listed(identity="in_service") == ["王小红"]
+    assert listed(identity="masses") == ["赵群众"]
+    assert listed(state="active") == sorted(["李队长", "王小红"])
+    assert listed(state="inactive", identity="masses") == ["赵群众"]
+    assert listed(identity="bogus") == sorted(["李队长", "王小红", "赵群众"])
+    assert "已注销" in client.get(url).content.decode()

@@ -73,8 +73,14 @@ def volunteer_list(request):
     require_reader(user)
     form = SearchForm(request.GET)
     people = Volunteer.objects.visible_to(user).select_related("unit", "points_balance")
-    if form.is_valid() and (q := form.cleaned_data["q"].strip()):
-        people = people.filter(name__contains=q)
+    if form.is_valid():
+        data = form.cleaned_data
+        if q := data["q"].strip():
+            people = people.filter(name__contains=q)
+        if data["identity"]:
+            people = people.filter(**SearchForm.IDENTITIES[data["identity"]])
+        if data["state"]:
+            people = people.filter(is_active=data["state"] == "active")
     page = Paginator(people.order_by("unit__path", "name", "id"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
