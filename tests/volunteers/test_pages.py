@@ -612,3 +612,21 @@ def test_the_volunteer_list_filters_by_identity_and_state(personas, login, tree,
     assert listed(state="inactive", identity="masses") == ["赵群众"]
     assert listed(identity="bogus") == sorted(["李队长", "王小红", "赵群众"])
     assert "已注销" in client.get(url).content.decode()
+
+
+def test_the_team_calendar_shows_a_months_activities_and_moves_by_month(personas, login, tree, vol):
+    record(personas.staff_a, vol.team, tree.village_a1, [(vol.member, "2")], title="三月宣讲")
+    april = record(
+        personas.staff_a, vol.team, tree.village_a1, [], on=date(2026, 4, 2), title="四月清扫"
+    )
+    client = login(personas.staff_a)
+    url = reverse("volunteers:team_detail", args=[vol.team.pk])
+    page = client.get(url).content.decode()  # today is 2026-04-03
+    assert "2026-04 活动日历" in page and "四月清扫" in page and "三月宣讲" not in page
+    assert reverse("volunteers:activity_detail", args=[april.pk]) in page
+    assert "?month=2026-03" in page and "?month=2026-05" not in page
+    page = client.get(url, {"month": "2026-03"}).content.decode()
+    assert "三月宣讲" in page and "1 条待确认" in page and "?month=2026-04" in page
+    for bad in ("2026-13", "x", "2026-03-01", "99999-1", "0001-01", "9999-12"):
+        assert "2026-04 活动日历" in client.get(url, {"month": bad}).content.decode()
+    assert "本月没有活动记录" in client.get(url, {"month": "2025-01"}).content.decode()

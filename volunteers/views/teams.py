@@ -80,12 +80,16 @@ def team_list(request):
 
 
 def _month(request) -> date:
-    text = request.GET.get("month", "")
+    """The calendar's month (?month=YYYY-MM), this month when absent or implausible (the
+    years 1 and 9999 made the previous/next links overflow)."""
+    text = request.GET.get("month", "")[:10]
     try:
         year, month = (int(part) for part in text.split("-")) if text else (0, 0)
-        return date(year, month, 1)
+        if 2000 <= year <= 2100:
+            return date(year, month, 1)
     except ValueError:
-        return timezone.localdate().replace(day=1)
+        pass
+    return timezone.localdate().replace(day=1)
 
 
 @login_required
