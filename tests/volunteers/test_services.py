@@ -209,3 +209,30 @@ def test_a_ledger_line_is_never_changed_or_deleted(personas, tree, vol):
         entry.delete()
     entry.refresh_from_db()
     assert entry.points == points.ledger_sum(vol.member) == points.balance_of(vol.member)
+
+
+def test_an_order_date_more_than_a_year_ahead_is_refused(personas, tree, vol):
+    with pytest.raises(ValidationError, match="期望服务日期不能晚于一年以后"):
+        orders.order_create(
+            user=personas.staff_a,
+            unit=tree.village_a1,
+            category="OTHER",
+            description="x",
+            resident_name="赵",
+            wanted_on=date(2062, 4, 3),
+        )
+    order = orders.order_create(
+        user=personas.staff_a,
+        unit=tree.village_a1,
+        category="OTHER",
+        description="x",
+        resident_name="赵",
+        wanted_on=date(2026, 5, 1),
+    )
+    with pytest.raises(ValidationError, match="完成期限不能晚于一年以后"):
+        orders.order_dispatch(
+            user=personas.staff_a, order=order, team=vol.team, deadline=date(9999, 12, 31)
+        )
+    orders.order_dispatch(
+        user=personas.staff_a, order=order, team=vol.team, deadline=date(2027, 4, 3)
+    )

@@ -8,7 +8,7 @@ Who: staff, secretaries and grid workers record; the party organisation dispatch
 cancels; the team leader (or the dispatchers) accepts and completes. Every step is a row.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -24,6 +24,8 @@ from volunteers.services.text import clean_name, clean_phone, clean_text
 
 Status = ServiceOrder.Status
 Action = ServiceOrderStep.Action
+# Plausibility: a service wanted or due more than a year ahead is a typing slip (2062 for 2026).
+AHEAD_MAX = timedelta(days=366)
 
 
 def _step(order, user, action, before, note="") -> ServiceOrderStep:
@@ -84,6 +86,8 @@ def order_create(
     check_unit(user, unit)
     if category not in ServiceOrder.Category.values:
         raise ValidationError(_("请选择服务类别。"))
+    if wanted_on is not None and wanted_on > timezone.localdate() + AHEAD_MAX:
+        raise ValidationError(_("期望服务日期不能晚于一年以后，请检查年份。"))
     order = ServiceOrder(
         number="",
         unit=unit,
@@ -113,6 +117,8 @@ def order_dispatch(*, user, order: ServiceOrder, team: Team, deadline: date) -> 
         raise ValidationError(_("请选择您管辖范围内在册的志愿服务队。"))
     if deadline < timezone.localdate():
         raise ValidationError(_("完成期限不能早于今天。"))
+    if deadline > timezone.localdate() + AHEAD_MAX:
+        raise ValidationError(_("完成期限不能晚于一年以后，请检查年份。"))
     order.status = Status.DISPATCHED
     order.team = team
     order.deadline = deadline
