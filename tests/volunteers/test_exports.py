@@ -69,3 +69,16 @@ def test_the_order_queue_links_its_steps_export(personas, login, vol):
     page = login(personas.auditor).get(reverse("volunteers:order_list")).content.decode()
     assert reverse("volunteers:ledger_export", args=["orders", "csv"]) in page
     assert reverse("volunteers:ledger_export", args=["orders", "xlsx"]) in page
+
+
+@pytest.mark.parametrize("which", ["hours", "points", "orders"])
+def test_an_export_refuses_an_implausible_year_and_an_unknown_format(which, personas, login):
+    client = login(personas.staff_a)
+    url = reverse("volunteers:ledger_export", args=[which, "csv"])
+    assert client.get(url, {"year": "1999"}).status_code == 404
+    assert client.get(url, {"year": "2101"}).status_code == 404
+    assert client.get(url, {"year": "x"}).status_code == 200  # this year
+    assert client.get(reverse("volunteers:ledger_export", args=[which, "pdf"])).status_code == 404
+    assert (
+        client.get(reverse("volunteers:ledger_export", args=["people", "csv"])).status_code == 404
+    )
