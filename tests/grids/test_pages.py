@@ -286,3 +286,17 @@ def test_the_hazard_page_says_why_a_step_was_refused(grids, personas, login):
     assert hazard.status == "CLOSED"
     again = staff.post(close, {"note": "再次销号"})
     assert again.status_code == 400 and "该隐患已销号" in again.content.decode()
+
+
+def test_the_visit_log_export_makes_formulas_inert(grids, personas, login):
+    Visit.objects.create(
+        household=grids.h_a1,
+        grid=grids.a1,
+        visited_on=timezone.localdate(),
+        purpose=Visit.Purpose.CARE,
+        notes='=HYPERLINK("http://x.example","点我")',
+    )
+    url = reverse("grids:grid_export", args=["GRID_VISITS"]) + "?format=csv"
+    text = b"".join(login(personas.staff_a).get(url).streaming_content).decode()
+    assert "'=HYPERLINK(" in text
+    assert ",=HYPERLINK(" not in text and '"=HYPERLINK(' not in text
