@@ -11,6 +11,8 @@ subtree (the grid's unit's live path starts with the branch's path).
   handled) handled by their deadline; None without such events.
 - grids.event_closure_rate: % of the events reported in the window (returned ones are not
   counted: they were not accepted) closed or taken over by the window's end; None without.
+- grids.hazards_on_time: % of the hazards due in the window (deadline in it, and passed or
+  closed) closed (销号) by their deadline; None without such hazards.
 """
 
 import calendar
@@ -24,7 +26,7 @@ from django.utils import timezone
 
 from branches.metrics import MetricValue, Window, registry
 from branches.models import OrgUnit
-from grids.models import GridEvent, Household, Visit
+from grids.models import GridEvent, Hazard, Household, Visit
 
 CARE_DAYS = 30
 STEPLEN = OrgUnit.steplen
@@ -133,3 +135,20 @@ def event_closure_rate(window: Window, unit_ids: list[int]) -> dict[int, MetricV
         closed=Count("pk", filter=Q(status__in=[S.CLOSED, S.CONVERTED], closed_at__lt=end)),
     )
     return {pk: _percent(row["closed"], row["total"]) for pk, row in rows.items()}
+
+
+@registry.register("grids.hazards_on_time", title="安全隐患按期整改率", unit="%")
+def hazards_on_time(window: Window, unit_ids: list[int]) -> dict[int, MetricValue]:
+    last = window_last_day(window)
+    today = timezone.localdate()
+    due = Hazard.objects.filter(deadline__range=(window.start, last)).filter(
+        Q(closed_on__isnull=False) | Q(deadline__lt=today)
+    )
+    rows = _per_unit(
+        due,
+        "grid__unit__path",
+        unit_ids,
+        total=Count("pk"),
+        on_time=Count("pk", filter=Q(closed_on__lte=F("deadline"))),
+    )
+    return {pk: _percent(row["on_time"], row["total"]) for pk, row in rows.items()}

@@ -8,7 +8,7 @@ import time_machine
 from django.utils import timezone
 
 from branches.metrics import Window, registry
-from grids.models import GridEvent, Visit
+from grids.models import GridEvent, Hazard, Visit
 from grids.services import grids as grid_service
 
 pytestmark = pytest.mark.django_db
@@ -135,3 +135,25 @@ def test_the_scorecard_shows_visit_coverage_from_real_visits(grids, tree, person
     }
     assert shown["网格走访覆盖率"] == "50%"
     assert '网格走访覆盖率：<span class="fw-semibold">50%</span>' in response.content.decode()
+
+
+def _hazard(grid, n, *, deadline, closed=None):
+    Hazard.objects.create(
+        number=f"YH-T{n}", grid=grid, source=Hazard.Source.INSPECTION, place="楼道",
+        kind=Hazard.Kind.FIRE, description="堆放杂物", found_on=date(2026, 3, 1),
+        deadline=deadline, responsible_name="王五", closed_on=closed,
+        status=Hazard.Status.CLOSED if closed else Hazard.Status.OPEN,
+    )  # fmt: skip
+
+
+def test_hazards_on_time(grids, tree, april_third):
+    d = date
+    _hazard(grids.a2, 1, deadline=d(2026, 3, 10), closed=d(2026, 3, 9))  # on time
+    _hazard(grids.a2, 2, deadline=d(2026, 3, 10), closed=d(2026, 3, 12))  # late
+    _hazard(grids.a2, 3, deadline=d(2026, 3, 20))  # open past its deadline: late
+    _hazard(grids.a2, 4, deadline=d(2026, 4, 20))  # due in April: not counted
+    ids = [tree.village_a2.pk, tree.village_b1.pk]
+    assert registry.compute("grids.hazards_on_time", MARCH, ids) == {
+        tree.village_a2.pk: Decimal("33.3"),
+        tree.village_b1.pk: None,
+    }

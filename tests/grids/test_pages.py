@@ -286,3 +286,46 @@ def test_the_hazard_page_says_why_a_step_was_refused(grids, personas, login):
     assert hazard.status == "CLOSED"
     again = staff.post(close, {"note": "再次销号"})
     assert again.status_code == 400 and "该隐患已销号" in again.content.decode()
+
+
+def test_the_visit_log_export_makes_formulas_inert(grids, personas, login):
+    Visit.objects.create(
+        household=grids.h_a1,
+        grid=grids.a1,
+        visited_on=timezone.localdate(),
+        purpose=Visit.Purpose.CARE,
+        notes='=HYPERLINK("http://x.example","点我")',
+    )
+    url = reverse("grids:grid_export", args=["GRID_VISITS"]) + "?format=csv"
+    text = b"".join(login(personas.staff_a).get(url).streaming_content).decode()
+    assert "'=HYPERLINK(" in text
+    assert ",=HYPERLINK(" not in text and '"=HYPERLINK(' not in text
+
+
+def test_a_hazard_page_is_scoped_like_its_grid(grids, personas, login):
+    from grids.services import hazards as hazard_service
+
+    hazard = hazard_service.hazard_record(
+        user=personas.grid_worker,
+        grid=grids.a1,
+        place="1号楼楼道",
+        kind="FIRE",
+        description="楼道堆放杂物",
+        deadline=timezone.localdate() + timedelta(days=7),
+        responsible_name="张建华",
+    )
+    url = reverse("grids:hazard_detail", args=[hazard.number])
+    expected = {
+        "grid_worker": 200, "staff_a": 200, "county_leader": 200, "auditor": 200,
+        "admin": 200, "staff_b": 404,
+    }  # fmt: skip
+    for role, status in expected.items():
+        got = login(getattr(personas, role)).get(url).status_code
+        assert got == status, f"{role} GET hazard_detail: {got} != {status}"
+    # Outside the jurisdiction the export leaves it out too.
+    export = reverse("grids:grid_export", args=["GRID_HAZARDS"]) + "?format=csv"
+    assert (
+        hazard.number
+        not in b"".join(login(personas.staff_b).get(export).streaming_content).decode()
+    )
+    assert hazard.number in b"".join(login(personas.staff_a).get(export).streaming_content).decode()
