@@ -671,6 +671,15 @@ def team_save(*, user, unit, name, kind, members=(), member_names="", team=None)
         raise ValidationError(_("请选择调解组织类型。"))
     name = _text(_("名称"), name, required=True, limit=100, multiline=False)
     member_names = _text(_("其他成员"), member_names, required=False, limit=2000)
+    members = list(members)
+    outside = [
+        m for m in members if not m.is_active or m.unit is None or not _in_path(user, m.unit)
+    ]
+    if outside:
+        raise ValidationError(
+            _("成员%(names)s没有有效的账号，或不在您的管辖范围内，请另选。")
+            % {"names": "、".join(_name(m) for m in outside)}
+        )
     team = team or MediationTeam(unit=unit)
     team.unit, team.name, team.kind, team.member_names = unit, name, kind, member_names
     try:

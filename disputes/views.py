@@ -526,6 +526,7 @@ def team_list(request):
                     unit=data["unit"],
                     name=data["name"],
                     kind=data["kind"],
+                    members=data["members"],
                     member_names=data["member_names"],
                 )
             except (ValidationError, PermissionDenied) as error:

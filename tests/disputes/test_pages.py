@@ -369,3 +369,18 @@ def test_the_team_list_and_the_screening_table_take_a_fixed_number_of_queries(
         assert client.get(url("team_list")).status_code == 200
     with django_assert_max_num_queries(12):
         assert client.get(url("screening"), {"month": "2026-04"}).status_code == 200
+
+
+def test_a_team_is_added_with_members_who_have_accounts(login, personas, tree):
+    from disputes.models import MediationTeam
+
+    staff = login(personas.staff_a)
+    team = {"unit": tree.village_a2.code, "name": "妇调队", "kind": "WOMEN", "member_names": ""}
+    response = staff.post(url("team_list"), {**team, "members": [personas.grid_worker.pk]})
+    assert response.status_code == 302
+    assert list(MediationTeam.objects.get().members.all()) == [personas.grid_worker]
+    # Someone outside the jurisdiction is not offered, and refused when posted anyway.
+    response = staff.post(
+        url("team_list"), {**team, "name": "调解队", "members": [personas.staff_b.pk]}
+    )
+    assert response.status_code == 400 and MediationTeam.objects.count() == 1
