@@ -201,7 +201,7 @@ def _metric_rows(safety_star: int, volunteer_code: str, volunteer_star: int) -> 
     return (
         _metric_row("SA-01", safety_star, "矛盾纠纷化解率", "disputes.resolution_rate",
                     K.PERCENTAGE, "%", C.GTE, "95",
-                    "由矛盾纠纷台账自动计算：已化解件数 ÷ 受理件数。"),
+                    "由矛盾纠纷台账自动计算：已化解件数 ÷ 已结案或已到期的件数。"),
         _metric_row("SA-02", safety_star, '矛盾纠纷上交县级及以上件数("矛盾不上交")',
                     "disputes.escalated_above_township", K.INTEGER, "件", C.LTE, "0",
                     "由矛盾纠纷台账自动计算：上交县级及以上的件数。"),

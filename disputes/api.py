@@ -276,7 +276,13 @@ class DisputeSessionSerializer(serializers.ModelSerializer):
 
 class DisputeTeamSerializer(serializers.ModelSerializer):
     unit = VisibleUnitField(help_text=_("所属单位编码"))
-    members = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
+    members = serializers.SlugRelatedField(
+        slug_field="username",
+        many=True,
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        help_text=_("有账号的成员（用户名）：须在您的管辖范围内"),
+    )
 
     class Meta:
         model = MediationTeam
@@ -525,5 +531,6 @@ class TeamViewSet(
                 unit=data["unit"],
                 name=data["name"],
                 kind=data["kind"],
+                members=data.get("members", []),
                 member_names=data.get("member_names", ""),
             )

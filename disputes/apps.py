@@ -11,6 +11,9 @@ class DisputesConfig(AppConfig):
         from disputes.home import disputes_home_items
 
         home_provider_register("disputes", disputes_home_items)
+        from disputes.workflow import time_limits
+
+        time_limits()  # a misspelt DISPUTE_TIME_LIMITS entry stops the start-up
         from branches.models import ExportLog
         from branches.signals import demo_records_reset, demo_records_seeding
         from disputes import metrics  # noqa: F401  (registers the disputes metrics)

@@ -312,16 +312,33 @@ class TeamForm(StyledMixin, UnitCodeMixin, CleanTextFormMixin, forms.Form):
     unit = forms.CharField(label=_("所属单位编码"), max_length=CODE_MAX)
     name = forms.CharField(label=_("名称"), max_length=100)
     kind = forms.ChoiceField(label=_("类型"), choices=MediationTeam.Kind.choices)
+    members = forms.ModelMultipleChoiceField(
+        label=_("成员（有账号的）"),
+        queryset=User.objects.none(),
+        required=False,
+        help_text=_("被指派给本组织的案件会通知这些成员，并列入他们的“我的调解案件”。"),
+    )
     member_names = forms.CharField(
-        label=_("成员（每行一人）"),
+        label=_("其他成员（每行一人）"),
         max_length=2000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("没有账号的成员，如老党员、乡贤。"),
     )
 
     def __init__(self, *args, user, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
+        path = jurisdiction_path(user)
+        people = User.objects.filter(is_active=True, unit__isnull=False)
+        if path is None:
+            people = people.none()
+        elif path:
+            people = people.filter(unit__path__startswith=path)
+        self.fields["members"].queryset = people.select_related("unit").order_by(
+            "unit__path", "username"
+        )
+        self.fields["members"].label_from_instance = lambda person: person.choice_label
 
     def clean_unit(self):
         return self.unit_by_code(self.cleaned_data["unit"])

@@ -17,6 +17,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from branches.models import OrgUnit, jurisdiction_path
 from branches.services.notifications import notify_users
@@ -34,6 +35,7 @@ from disputes.models import (
     ReturnVisit,
 )
 from disputes.workflow import TransitionRefused
+from governance.models import User
 from grids.models import GridEvent
 from grids.services.events import event_mark_converted
 
@@ -47,6 +49,8 @@ PARTIES_MAX = 20
 ATTACHMENTS_MAX = 10
 # Actions an assigned mediator (or team member) may take besides the handlers.
 MEDIATOR_ACTIONS = (Action.START, Action.SESSION, Action.SUCCEED, Action.FAIL)
+# Who is told of a case that reaches their unit (上交) or passes its due date there.
+HANDLER_ROLES = (User.Role.TOWNSHIP_STAFF, User.Role.SECRETARY)
 
 
 class CaseConflict(ValidationError):
@@ -102,6 +106,22 @@ def mask_phone(phone: str) -> str:
 
 
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+# A resident ID number (居民身份证号码): region, birth date, sequence, check character.
+ID_NUMBER = re.compile(
+    r"(?<!\d)[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![\dXx])"
+)
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def has_id_number(text: str) -> bool:
+    """Whether the text holds a resident ID number (its check character must fit, so that
+    order and account numbers of the same length pass)."""
+    for match in ID_NUMBER.finditer(text):
+        number = match.group().upper()
+        total = sum(int(digit) * weight for digit, weight in zip(number, ID_WEIGHTS, strict=False))
+        if "10X98765432"[total % 11] == number[-1]:
+            return True
+    return False
 
 
 def mask_text(text: str, parties) -> str:
@@ -167,6 +187,11 @@ def _text(label, value: str, *, required: bool, limit: int, multiline=True) -> s
     problem = text_problem(value, multiline=multiline)
     if problem:
         raise ValidationError(_("“%(field)s”%(problem)s") % {"field": label, "problem": problem})
+    if has_id_number(value):
+        raise ValidationError(
+            _("“%(field)s”中有身份证号码：矛盾纠纷台账不登记身份证号，请删去后再保存。")
+            % {"field": label}
+        )
     return value
 
 
@@ -353,7 +378,7 @@ def case_create(
     )
     for party in clean_parties:
         party.case = case
-    Party.objects.bulk_create(clean_parties)
+    bulk_create_with_history(clean_parties, Party, default_user=user)
     _step(case, user, Action.RECEIVE, after=Status.RECEIVED, to_level=level)
     if grid_event is not None:
         event_mark_converted(
@@ -495,8 +520,7 @@ def case_escalate(*, case, user, reason, expected_version=None):
         is_overdue=False,
         due_on=workflow.due_date(timezone.localdate(), locked.category, locked.risk),
     )
-    role = "TOWNSHIP_STAFF" if level <= Level.TOWNSHIP else "SECRETARY"
-    recipients = unit.users.filter(role=role, is_active=True)
+    recipients = unit.users.filter(role__in=HANDLER_ROLES, is_active=True)
     _notify(
         recipients,
         case,
@@ -647,6 +671,15 @@ def team_save(*, user, unit, name, kind, members=(), member_names="", team=None)
         raise ValidationError(_("请选择调解组织类型。"))
     name = _text(_("名称"), name, required=True, limit=100, multiline=False)
     member_names = _text(_("其他成员"), member_names, required=False, limit=2000)
+    members = list(members)
+    outside = [
+        m for m in members if not m.is_active or m.unit is None or not _in_path(user, m.unit)
+    ]
+    if outside:
+        raise ValidationError(
+            _("成员%(names)s没有有效的账号，或不在您的管辖范围内，请另选。")
+            % {"names": "、".join(_name(m) for m in outside)}
+        )
     team = team or MediationTeam(unit=unit)
     team.unit, team.name, team.kind, team.member_names = unit, name, kind, member_names
     try:
@@ -675,22 +708,29 @@ def cases_mark_overdue(today: date | None = None) -> int:
         if not ids:
             return 0
         marked = DisputeCase.objects.filter(pk__in=ids, is_overdue=False).update(is_overdue=True)
-        cases = DisputeCase.objects.filter(pk__in=ids).select_related("unit", "team")
-        CaseStep.objects.bulk_create(
-            CaseStep(
-                case=case,
-                action=Action.OVERDUE,
-                from_status=case.status,
-                to_status=case.status,
-                note=_("超过办理期限（%(due)s）") % {"due": case.due_on},
-            )
-            for case in cases
+        cases = list(DisputeCase.objects.filter(pk__in=ids).select_related("unit", "handling_unit"))
+        # The update and the bulk insert skip the change history: it is written here.
+        DisputeCase.history.bulk_history_create(
+            cases, update=True, default_change_reason=str(Action.OVERDUE.label)
+        )
+        bulk_create_with_history(
+            [
+                CaseStep(
+                    case=case,
+                    action=Action.OVERDUE,
+                    from_status=case.status,
+                    to_status=case.status,
+                    note=_("超过办理期限（%(due)s）") % {"due": case.due_on},
+                )
+                for case in cases
+            ],
+            CaseStep,
         )
         for case in cases:
             recipients = [
                 case.mediator_id,
                 *case.handling_unit.users.filter(
-                    role__in=["TOWNSHIP_STAFF", "SECRETARY"], is_active=True
+                    role__in=HANDLER_ROLES, is_active=True
                 ).values_list("pk", flat=True),
             ]
             _notify(

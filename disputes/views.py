@@ -312,6 +312,9 @@ def case_detail(request, number):
     visits = list(case.visits.select_related("visitor"))
     for step in steps:
         step.shown_note = shown(step.note)
+        # A file is often named after a party (张三调解协议.pdf): its name is masked too.
+        for file in step.attachments.all():
+            file.shown_name = shown(file.original_name)
     for session in sessions:
         session.shown_participants = shown(session.participants)
         session.shown_record = shown(session.record)
@@ -341,8 +344,9 @@ def case_detail(request, number):
 def case_attachment(request, number, pk):
     case = get_case_for_user(request.user, number)
     attachment = get_object_or_404(CaseAttachment, case=case, pk=pk)
+    shown = services.text_for(request.user, case)
     return FileResponse(
-        attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name
+        attachment.file.open("rb"), as_attachment=True, filename=shown(attachment.original_name)
     )
 
 
@@ -522,6 +526,7 @@ def team_list(request):
                     unit=data["unit"],
                     name=data["name"],
                     kind=data["kind"],
+                    members=data["members"],
                     member_names=data["member_names"],
                 )
             except (ValidationError, PermissionDenied) as error:

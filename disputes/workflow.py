@@ -9,7 +9,10 @@
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 
 from disputes.models import CaseStep, DisputeCase
@@ -112,7 +115,8 @@ def escalation_level(level: int) -> int:
 
 
 # Time limits (calendar days from receipt) per category and risk level: the higher the
-# risk, the shorter; wage arrears (农民工工资) are handled fastest.
+# risk, the shorter; wage arrears (农民工工资) are handled fastest. The DISPUTE_TIME_LIMITS
+# setting changes single entries.
 TIME_LIMIT_DAYS: dict[str, dict[str, int]] = {
     Category.NEIGHBOUR: {Risk.LOW: 15, Risk.MEDIUM: 10, Risk.HIGH: 5},
     Category.FAMILY: {Risk.LOW: 15, Risk.MEDIUM: 10, Risk.HIGH: 5},
@@ -123,9 +127,33 @@ TIME_LIMIT_DAYS: dict[str, dict[str, int]] = {
 }
 
 
+@cache
+def _time_limits(overrides: frozenset) -> dict[str, dict[str, int]]:
+    """The default time limits with the DISPUTE_TIME_LIMITS setting's overrides applied."""
+    limits = {category: dict(by_risk) for category, by_risk in TIME_LIMIT_DAYS.items()}
+    for (category, risk), days in overrides:
+        if category not in limits or risk not in limits[category]:
+            raise ImproperlyConfigured(
+                f"DISPUTE_TIME_LIMITS: no category {category!r} with risk level {risk!r}; "
+                f"categories {', '.join(Category.values)}, risk levels {', '.join(Risk.values)}"
+            )
+        limits[category][risk] = days
+    return limits
+
+
+def time_limits() -> dict[str, dict[str, int]]:
+    """The time limits in force, in days: ImproperlyConfigured for an unknown name."""
+    return _time_limits(frozenset(settings.DISPUTE_TIME_LIMITS.items()))
+
+
+def time_limit_days(category: str, risk: str) -> int:
+    """The time limit of a category and risk level, in days (the setting, else the default)."""
+    return time_limits()[category][risk]
+
+
 def due_date(received_on: date, category: str, risk: str) -> date:
     """The due date: the time limit counted in calendar days from the day of receipt."""
-    return received_on + timedelta(days=TIME_LIMIT_DAYS[category][risk])
+    return received_on + timedelta(days=time_limit_days(category, risk))
 
 
 def days_overdue(due_on: date, today: date, *, is_open: bool = True) -> int:

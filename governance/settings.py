@@ -246,6 +246,19 @@ if not 1 <= REPORT_DUE_DAY <= 28:
 # Points the volunteers points bank (积分银行) credits per confirmed hour of service.
 VOLUNTEER_POINTS_PER_HOUR = envint("VOLUNTEER_POINTS_PER_HOUR", "10")
 
+# Dispute time limits (days from receipt) that differ from the defaults per category and risk
+# level in disputes.workflow.TIME_LIMIT_DAYS: "LABOUR.HIGH=2,LAND.LOW=25". The category and
+# risk names are checked when the disputes app loads.
+DISPUTE_TIME_LIMITS: dict[tuple[str, str], int] = {}
+for _item in envlist("DISPUTE_TIME_LIMITS", ""):
+    _key, _sep, _days = _item.partition("=")
+    _category, _dot, _risk = _key.strip().partition(".")
+    if not (_sep and _dot and _days.strip().isdigit() and 1 <= int(_days) <= 365):
+        raise ImproperlyConfigured(
+            f"DISPUTE_TIME_LIMITS items look like LABOUR.HIGH=2 (1 to 365 days), got {_item!r}"
+        )
+    DISPUTE_TIME_LIMITS[(_category, _risk.strip())] = int(_days)
+
 # Maker–checker (审核与填报分离): whoever submitted a report may not approve it themselves.
 REVIEW_SEPARATION = envbool("REVIEW_SEPARATION", "true")
 

@@ -115,8 +115,26 @@ def test_sessions_and_teams(api, personas, tree):
         {"unit": tree.village_a2.code, "name": "调委会", "kind": "COMMITTEE"},
         content_type="application/json",
     )
-    assert response.status_code == 201
+    assert response.status_code == 201 and response.json()["members"] == []
     assert api(personas.staff_b).get("/api/v1/disputes/teams/").json()["count"] == 0
+
+
+def test_team_members_are_set_through_the_api_inside_the_jurisdiction(api, personas, tree):
+    client = api(personas.staff_a)
+    team = {"unit": tree.village_a2.code, "name": "调解队", "kind": "TEAM"}
+    response = client.post(
+        "/api/v1/disputes/teams/",
+        {**team, "members": [personas.grid_worker.username]},
+        content_type="application/json",
+    )
+    assert response.status_code == 201 and response.json()["members"] == ["wangge"]
+    response = client.post(
+        "/api/v1/disputes/teams/",
+        {**team, "name": "另一队", "members": [personas.staff_b.username]},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "不在您的管辖范围内" in response.json()["non_field_errors"][0]
 
 
 def test_the_list_takes_a_fixed_number_of_queries(

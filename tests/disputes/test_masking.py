@@ -93,3 +93,22 @@ def test_mask_text_leaves_one_character_names_and_other_digits():
     text = "王与张五在2026040112号楼，电话 0371-6612345"
     masked = services.mask_text(text, [Party("王"), Party("张五", "0371-6612345")])
     assert masked == "王与张*在2026040112号楼，电话 037*****2345"
+
+
+def test_attachment_names_are_masked_too(login, personas, escalated, tmp_path, settings):
+    from tests.branches.evidence_samples import pdf, upload
+
+    settings.MEDIA_ROOT = tmp_path
+    services.attachments_add(
+        case=escalated, user=personas.staff_a, files=[upload(f"{NAME}调解申请.pdf", pdf())]
+    )
+    attachment = escalated.attachments.get()
+    page = reverse("disputes:case_detail", args=[escalated.number])
+    download = reverse("disputes:case_attachment", args=[escalated.number, attachment.pk])
+    secretary = login(personas.secretary)
+    body = secretary.get(page).content.decode()
+    assert "张**调解申请.pdf" in body and NAME not in body
+    disposition = secretary.get(download)["Content-Disposition"]
+    assert "%E5%BC%A0%2A%2A" in disposition  # 张**, percent-encoded
+    staff = login(personas.staff_a)
+    assert f"{NAME}调解申请.pdf" in staff.get(page).content.decode()

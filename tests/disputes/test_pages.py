@@ -320,3 +320,67 @@ def test_the_exports_are_logged_and_named_in_the_log(login, personas, case):
     assert ">矛盾纠纷台账</td>" in page and ">矛盾纠纷排查化解情况表</td>" in page
     filtered = login(personas.auditor).get(reverse("export_log"), {"export": "DISPUTE_LEDGER"})
     assert filtered.context["page"].paginator.count == 1
+
+
+def test_formula_injection_is_inert_in_the_xlsx(login, personas, tree):
+    import io
+
+    import openpyxl
+
+    make_case(personas.staff_a, tree.village_a2, summary='=HYPERLINK("http://x")')
+    response = login(personas.staff_a).get(url("ledger_export", "xlsx"))
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    header, row = [[cell for cell in r] for r in sheet.iter_rows(max_row=2)]
+    summary = row[[c.value for c in header].index("纠纷概要")]
+    assert summary.data_type == "s" and summary.value == '\'=HYPERLINK("http://x")'
+
+
+@pytest.mark.parametrize(("persona", "ledger", "detail", "act", "new"), MATRIX)
+def test_the_exports_follow_the_ledgers_access_rule(
+    login, personas, case, persona, ledger, detail, act, new
+):
+    client = login(getattr(personas, persona))
+    response = client.get(url("ledger_export", "csv"))
+    assert response.status_code == 200
+    exported = case.number in b"".join(response.streaming_content).decode("utf-8-sig")
+    assert exported == (detail == 200)
+    screening = client.get(url("screening_export", "csv"), {"township": "410102002"})
+    assert screening.status_code == (200 if persona in ("admin", "province_leader",
+                                                         "county_leader", "staff_b",
+                                                         "auditor") else 404)  # fmt: skip
+
+
+def test_the_team_list_and_the_screening_table_take_a_fixed_number_of_queries(
+    login, personas, tree, django_assert_max_num_queries
+):
+    staff = personas.staff_a
+    client = login(staff)
+    for n in range(2):
+        services.team_save(user=staff, unit=tree.village_a2, name=f"调委会{n}", kind="COMMITTEE")
+        make_case(staff, tree.village_a2)
+    with django_assert_max_num_queries(12):
+        assert client.get(url("team_list")).status_code == 200
+    with django_assert_max_num_queries(12):
+        assert client.get(url("screening"), {"month": "2026-04"}).status_code == 200
+    for n in range(2, 12):
+        services.team_save(user=staff, unit=tree.village_a2, name=f"调委会{n}", kind="TEAM")
+        make_case(staff, tree.village_a2, category="LAND")
+    with django_assert_max_num_queries(12):
+        assert client.get(url("team_list")).status_code == 200
+    with django_assert_max_num_queries(12):
+        assert client.get(url("screening"), {"month": "2026-04"}).status_code == 200
+
+
+def test_a_team_is_added_with_members_who_have_accounts(login, personas, tree):
+    from disputes.models import MediationTeam
+
+    staff = login(personas.staff_a)
+    team = {"unit": tree.village_a2.code, "name": "妇调队", "kind": "WOMEN", "member_names": ""}
+    response = staff.post(url("team_list"), {**team, "members": [personas.grid_worker.pk]})
+    assert response.status_code == 302
+    assert list(MediationTeam.objects.get().members.all()) == [personas.grid_worker]
+    # Someone outside the jurisdiction is not offered, and refused when posted anyway.
+    response = staff.post(
+        url("team_list"), {**team, "name": "调解队", "members": [personas.staff_b.pk]}
+    )
+    assert response.status_code == 400 and MediationTeam.objects.count() == 1

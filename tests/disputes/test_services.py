@@ -331,3 +331,44 @@ def test_handlers_are_notified_in_the_portal(personas, tree):
     case.refresh_from_db()
     services.case_escalate(case=case, user=secretary, reason="村里调不了")
     assert Notification.objects.filter(recipient=staff, text__contains="上交").exists()
+
+
+# 110105194912310021 is one check character off: an order or account number, not an ID.
+@pytest.mark.parametrize("text", ["身份证 11010519491231002X", "证号11010519491231002x。"])
+def test_id_numbers_are_refused_in_every_text(personas, tree, text):
+    staff = personas.staff_a
+    with pytest.raises(ValidationError, match="不登记身份证号"):
+        make_case(staff, tree.village_a2, summary=f"邻里纠纷，{text}")
+    with pytest.raises(ValidationError, match="当事人姓名"):
+        make_case(staff, tree.village_a2, parties=[{"name": text, "role": "APPLICANT"}])
+    case = services.case_start(case=make_case(staff, tree.village_a2), user=staff)
+    with pytest.raises(ValidationError, match="未成功原因"):
+        services.case_fail(case=case, user=staff, note=text)
+    assert make_case(staff, tree.village_a2, summary="订单号 110105194912310021").pk
+
+
+def test_every_step_leaves_a_change_history(personas, tree):
+    staff = personas.staff_a
+    case = make_case(staff, tree.village_a2)
+    case = services.case_start(case=case, user=staff)
+    assert list(case.history.values_list("status", flat=True)) == [S.MEDIATING, S.RECEIVED]
+    assert case.parties.first().history.count() == 1
+    assert CaseStep.history.filter(case_id=case.pk).count() == 2
+
+
+def test_the_overdue_job_writes_the_change_history_too(personas, tree):
+    case = make_case(personas.staff_a, tree.village_a2, received_on=date(2026, 3, 1))
+    services.cases_mark_overdue()
+    latest = case.history.first()
+    assert latest.is_overdue and latest.history_type == "~"
+    assert latest.history_change_reason == "逾期"
+    assert CaseStep.history.filter(case_id=case.pk, action=A.OVERDUE).count() == 1
+
+
+def test_a_case_escalated_to_a_village_tells_its_secretary(personas, tree):
+    from governance.models import Notification
+
+    case = make_case(personas.staff_a, tree.compound_a1)
+    assert case.handling_level == Level.COMPOUND
+    services.case_escalate(case=case, user=personas.staff_a, reason="小区调不了")
+    assert Notification.objects.filter(recipient=personas.secretary, text__contains="上交").exists()

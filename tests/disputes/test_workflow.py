@@ -91,3 +91,19 @@ def test_days_overdue():
     assert workflow.days_overdue(due, date(2026, 3, 1)) == 1
     assert workflow.days_overdue(due, date(2026, 3, 31)) == 31
     assert workflow.days_overdue(due, date(2026, 3, 31), is_open=False) == 0
+
+
+def test_the_setting_changes_single_time_limits(settings):
+    settings.DISPUTE_TIME_LIMITS = {("LABOUR", "HIGH"): 2}
+    assert workflow.due_date(date(2026, 4, 30), "LABOUR", "HIGH") == date(2026, 5, 2)
+    assert workflow.due_date(date(2026, 4, 30), "LABOUR", "LOW") == date(2026, 5, 10)
+    settings.DISPUTE_TIME_LIMITS = {}
+    assert workflow.due_date(date(2026, 4, 30), "LABOUR", "HIGH") == date(2026, 5, 3)
+
+
+def test_a_misspelt_time_limit_setting_is_refused(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.DISPUTE_TIME_LIMITS = {("LABOR", "HIGH"): 2}
+    with pytest.raises(ImproperlyConfigured, match="LABOR"):
+        workflow.time_limits()
