@@ -47,7 +47,19 @@ REASON_MAX = 500
 # The metrics of the records apps (grids, disputes, volunteers) each get a section, numbered
 # after the six fixed ones; the branches' own metrics are in the sections above.
 OWN_METRICS_PREFIX = "branches."
-SECTION_NUMERALS = "七八九十"
+# The fixed sections are 一 to 六; each registered metric gets the next number.
+FIRST_METRIC_SECTION = 7
+DIGITS = "零一二三四五六七八九"
+
+
+def chinese_numeral(n: int) -> str:
+    """1 to 99 as a section number: 七, 十, 十四, 二十, 二十三."""
+    tens, ones = divmod(n, 10)
+    if not tens:
+        return DIGITS[ones]
+    return f"{DIGITS[tens] if tens > 1 else ''}十{DIGITS[ones] if ones else ''}"
+
+
 SUBMITTED = (MonthlyReport.Status.SUBMITTED, MonthlyReport.Status.APPROVED)
 RECT = Rectification.Status
 
@@ -275,12 +287,12 @@ def _metric_sections(metrics: list, nodes: dict, path: str, children: list) -> l
         return {"name": name, "branches": node.expected, "counted": counted, "average": average}
 
     sections = []
-    for number, metric in zip(SECTION_NUMERALS, metrics, strict=False):
+    for number, metric in enumerate(metrics, start=FIRST_METRIC_SECTION):
         rows = [row(child_path, child[1]) for child_path, child in children]
         sections.append(
             {
                 "key": metric.key,
-                "heading": f"{number}、{metric.title}",
+                "heading": f"{chinese_numeral(number)}、{metric.title}",
                 "title": str(metric.title),
                 "unit": metric.unit,
                 "overall": row(path, _("全辖区")),

@@ -3,6 +3,7 @@
 Who: township staff and administrators keep them (`User.can_manage_grids`), in jurisdiction.
 """
 
+import re
 from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -41,8 +42,16 @@ def _in_scope(user, unit: OrgUnit) -> None:
         raise PermissionDenied(_("该单位不在您的管辖范围内。"))
 
 
+# A grid's code is part of its page's address.
+CODE_PATTERN = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]*")
+
+
 def _clean_code(code: str) -> str:
     code = clean_text(_("网格编码"), code, required=True, limit=40, name=True)
+    if not CODE_PATTERN.fullmatch(code):
+        raise ValidationError(
+            _("网格编码只能由字母、数字、连字符(-)和下划线(_)组成，并以字母或数字开头，例如 G-01。")
+        )
     if code.lower() in RESERVED_CODES:
         raise ValidationError(
             _("“%(code)s”是网格页面使用的地址，不能用作网格编码，请换一个。") % {"code": code}

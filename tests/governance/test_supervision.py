@@ -81,6 +81,27 @@ def test_every_report_unit_gets_one_draft_with_the_figures_of_its_jurisdiction()
     assert snap["submission"]["missing"]["count"] == 6
 
 
+def test_section_numbers_read_as_chinese_numerals():
+    numbers = [supervision.chinese_numeral(n) for n in (1, 7, 10, 11, 14, 20, 23, 99)]
+    assert numbers == ["一", "七", "十", "十一", "十四", "二十", "二十三", "九十九"]
+
+
+@pytest.mark.django_db
+def test_every_registered_metric_gets_a_section_however_many(monkeypatch):
+    tree(2, 3)
+    fresh = MetricRegistry()
+    monkeypatch.setattr(supervision, "registry", fresh)
+    for n in range(14):
+        fresh.register(f"test.m{n}", title=f"指标{n}", unit="%")(lambda window, ids: {})
+    supervision.reports_generate(PERIOD)
+    report = SupervisionReport.objects.filter(unit__level=L.COUNTY).get()
+    headings = [section["heading"] for section in report.snapshot["metric_sections"]]
+    numbers = [heading.split("、")[0] for heading in headings]
+    assert numbers == [supervision.chinese_numeral(n) for n in range(7, 21)]
+    assert numbers[3] == "十" and numbers[-1] == "二十"
+    assert {heading.split("、")[1] for heading in headings} == {f"指标{n}" for n in range(14)}
+
+
 @pytest.mark.django_db
 def test_each_records_app_metric_gets_a_section_averaged_over_the_branches(monkeypatch, client):
     _province, county = tree(2, 3)

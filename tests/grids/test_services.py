@@ -38,6 +38,19 @@ def test_a_building_belongs_to_one_grid_only(grids, tree, personas):
         GridBuilding.objects.create(grid=other, building=tree.building_a1)
 
 
+@pytest.mark.parametrize("code", ["G 01", "G/01", "G?01", "G#01", "网格一", "G.01"])
+def test_a_grid_code_is_one_a_page_address_can_hold(grids, tree, personas, code):
+    # The walk saved "G 空格/斜杠?#", after which the grid list could not link to it (500).
+    with pytest.raises(ValidationError, match="只能由字母、数字"):
+        grid_service.grid_create(
+            user=personas.admin, unit=tree.village_a1, code=code, name="新网格"
+        )
+    grid = grid_service.grid_create(
+        user=personas.admin, unit=tree.village_a1, code="G_A1-03", name="新网格"
+    )
+    assert grid.code == "G_A1-03"
+
+
 def test_a_grid_covers_only_buildings_inside_its_unit(grids, tree, personas):
     building = OrgUnitFactory(code="B-X", name="外村楼", level=7, parent=tree.village_b1)
     with pytest.raises(ValidationError, match="不在"):
