@@ -4,10 +4,10 @@ Who: township staff and administrators keep them (`User.can_manage_grids`), in j
 """
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,7 +22,7 @@ from grids.models import (
     Household,
 )
 from grids.models.households import MEMBERS_MAX
-from grids.services.common import clean_phone, clean_text, require
+from grids.services.common import clean_phone, clean_text, not_in_future, require
 
 L = OrgUnit.Level
 # The first path segments of the grids pages (/grids/new/, /grids/events/…): a grid with one
@@ -354,12 +354,27 @@ def building_head_appoint(
     _in_scope(user, building)
     if building.level != L.BUILDING:
         raise ValidationError(_("楼栋长只能选任在楼栋上。"))
+    not_in_future(_("选任日期"), selected_on)
     if term_end is not None and term_end < selected_on:
         raise ValidationError(_("任期截止日期不能早于选任日期。"))
     if household is not None and household.building_id != building.pk:
         raise ValidationError(
             _("所选住户不在楼栋“%(name)s”：楼栋长须是本楼栋的住户。") % {"name": building.name}
         )
+    # The new head succeeds the one in office: that term ends the day before.
+    serving = BuildingHead.objects.select_for_update().filter(
+        models.Q(term_end__isnull=True) | models.Q(term_end__gte=selected_on),
+        building=building,
+        title=title,
+    )
+    for head in serving:
+        if head.selected_on >= selected_on:
+            raise ValidationError(
+                _("%(name)s自%(day)s起任本楼栋的%(title)s：新的选任日期须晚于该日期。")
+                % {"name": head.name, "day": head.selected_on, "title": head.get_title_display()}
+            )
+        head.term_end = selected_on - timedelta(days=1)
+        head.save(update_fields=["term_end"])
     return BuildingHead.objects.create(
         building=building,
         title=title,

@@ -7,7 +7,15 @@ from django.utils import timezone
 
 from governance.models import Notification
 from grids.masking import mask_name, mask_phone
-from grids.models import GridBuilding, GridEvent, GridEventStep, Hazard, Household, Visit
+from grids.models import (
+    BuildingHead,
+    GridBuilding,
+    GridEvent,
+    GridEventStep,
+    Hazard,
+    Household,
+    Visit,
+)
 from grids.services import events as event_service
 from grids.services import grids as grid_service
 from grids.services import hazards as hazard_service
@@ -165,6 +173,24 @@ def test_a_building_head_lives_in_their_building(grids, tree, personas):
             selected_on=date(2026, 1, 5),
             household=grids.h_a2,
         )
+
+
+def test_a_new_building_head_ends_the_term_of_the_one_in_office(grids, tree, personas):
+    def appoint(name, day):
+        return grid_service.building_head_appoint(
+            user=personas.staff_a, building=tree.building_a1, name=name, selected_on=day
+        )
+
+    first = appoint("王大山", date(2026, 1, 5))
+    second = appoint("李小河", date(2026, 3, 1))
+    first.refresh_from_db()
+    assert first.term_end == date(2026, 2, 28) and second.term_end is None
+    assert list(BuildingHead.objects.filter(building=tree.building_a1).current()) == [second]
+    with pytest.raises(ValidationError, match="新的选任日期须晚于"):
+        appoint("赵早", date(2026, 2, 1))
+    with pytest.raises(ValidationError, match="不能晚于今天"):
+        appoint("钱未来", timezone.localdate() + timedelta(days=1))
+    assert BuildingHead.objects.filter(building=tree.building_a1).count() == 2
 
 
 def test_a_grid_worker_sees_only_the_grids_they_are_assigned_to(grids, personas):
