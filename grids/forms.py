@@ -10,6 +10,7 @@ from branches.services.workflow import evidence_check
 from governance.models import User
 from grids.masking import shown_name
 from grids.models import BuildingHead, CareTag, GridEvent, GridWorker, Hazard, Household, Visit
+from grids.services.events import photo_check
 
 READ_ONLY_ROLES = (User.Role.AUDITOR, User.Role.LEADER)  # User.is_read_only, as a filter
 
@@ -94,7 +95,7 @@ class EventForm(StyledForm):
     def clean_photo(self):
         photo = self.cleaned_data.get("photo")
         if photo:
-            evidence_check(photo)
+            photo_check(photo)
         return photo
 
 
@@ -209,7 +210,7 @@ class PhotoForm(StyledForm):
 
     def clean_photo(self):
         photo = self.cleaned_data["photo"]
-        evidence_check(photo)
+        photo_check(photo)
         return photo
 
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path("events/<str:number>/", events.event_detail, name="event_detail"),
     # Before the workflow actions: "photos" is not one of them.
     path("events/<str:number>/photos/", events.event_photo_add, name="event_photo_add"),
+    path("events/<str:number>/photos/<int:pk>/", events.event_photo, name="event_photo"),
     path("events/<str:number>/<str:action>/", events.event_action, name="event_action"),
     path("hazards/", hazards.hazard_list, name="hazard_list"),
     path("hazards/new/", hazards.hazard_create, name="hazard_create"),

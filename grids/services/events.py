@@ -11,6 +11,7 @@ the assignee (the person, or a user of the unit) or the township handles; the re
 worker of the grid or the township gives the feedback.
 """
 
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -167,7 +168,7 @@ def event_report(
     if len(photos) > PHOTOS_MAX:
         raise ValidationError(_("最多上传 %(max)s 张照片。") % {"max": PHOTOS_MAX})
     for photo in photos:
-        evidence_check(photo)
+        photo_check(photo)
     now = timezone.now()
     event = GridEvent.objects.create(
         number=_number(),
@@ -190,9 +191,21 @@ def event_report(
     return event
 
 
-def _photo(event, user, upload) -> GridEventPhoto:
-    import os
+# An event's photos: pictures, or a PDF of them (a scan).
+PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".pdf")
 
+
+def photo_check(upload) -> None:
+    """A photo's type by name, then the evidence checks (content, size)."""
+    name = os.path.basename(upload.name or "")
+    if not name.lower().endswith(PHOTO_EXTENSIONS):
+        raise ValidationError(
+            _("文件“%(name)s”不是照片：请上传 jpg、png 或 pdf 文件。") % {"name": name}
+        )
+    evidence_check(upload)
+
+
+def _photo(event, user, upload) -> GridEventPhoto:
     name = os.path.basename(upload.name)
     photo = GridEventPhoto.objects.create(
         event=event, file=upload, original_name=name[:200], size=upload.size, uploaded_by=user
@@ -319,7 +332,7 @@ def event_photo_add(*, event: GridEvent, user, upload) -> GridEventPhoto:
         raise ValidationError(_("事件已结束，不能再添加照片。"))
     if event.photos.count() >= PHOTOS_MAX:
         raise ValidationError(_("每个事件最多 %(max)s 张照片。") % {"max": PHOTOS_MAX})
-    evidence_check(upload)
+    photo_check(upload)
     return _photo(event, user, upload)
 
 

@@ -8,8 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404
-from django.shortcuts import redirect, render
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from grids.access import get_event_for_user, require_reader
 from grids.forms import DispatchForm, EventFilterForm, EventForm, NoteForm, PhotoForm
 from grids.masking import shows_full
-from grids.models import Grid, GridEvent
+from grids.models import Grid, GridEvent, GridEventPhoto
 from grids.services import events as service
 
 Status = GridEvent.Status
@@ -115,6 +115,14 @@ def available_actions(user, event: GridEvent) -> list[str]:
 def event_detail(request, number):
     user = request.user
     return _detail(request, get_event_for_user(user, number))
+
+
+@login_required
+def event_photo(request, number, pk):
+    """One of the event's photos, to whoever may read the event."""
+    event = get_event_for_user(request.user, number)
+    photo = get_object_or_404(GridEventPhoto, event=event, pk=pk)
+    return FileResponse(photo.file.open("rb"), filename=photo.original_name)
 
 
 def may_add_photo(user, event: GridEvent) -> bool:

@@ -59,12 +59,31 @@ def test_read_only_roles_and_bystanders_may_not_add_photos(grids, personas, even
     assert not event.photos.exists()
 
 
+def test_a_photo_opens_for_whoever_reads_the_event_only(grids, personas, event, login):
+    login(personas.grid_worker).post(_photo_url(event), {"photo": upload("现场.png", png())})
+    photo = event.photos.get()
+    url = reverse("grids:event_photo", args=[event.number, photo.pk])
+    page = login(personas.staff_a).get(reverse("grids:event_detail", args=[event.number]))
+    assert f'href="{url}"' in page.content.decode()
+    for persona, status in [("staff_a", 200), ("auditor", 200), ("staff_b", 404)]:
+        response = login(getattr(personas, persona)).get(url)
+        assert response.status_code == status, persona
+        if status == 200:
+            assert b"".join(response.streaming_content) == png()
+            assert response["Content-Type"] == "image/png"
+    other = reverse("grids:event_photo", args=[event.number, photo.pk + 1])
+    assert login(personas.staff_a).get(other).status_code == 404
+
+
 def test_a_refused_photo_says_why(grids, personas, event, login, settings):
     client = login(personas.grid_worker)
     response = client.post(_photo_url(event), {"photo": upload("假图片.png", b"not an image")})
     assert response.status_code == 400 and "假图片.png" in response.content.decode()
     response = client.post(_photo_url(event), {"photo": upload("病毒.exe", b"MZ")})
-    assert response.status_code == 400 and "类型不受支持" in response.content.decode()
+    assert response.status_code == 400 and "不是照片" in response.content.decode()
+    response = client.post(_photo_url(event), {"photo": upload("说明.docx", b"PK")})
+    assert response.status_code == 400
+    assert "请上传 jpg、png 或 pdf 文件" in response.content.decode()
     settings.EVIDENCE_MAX_BYTES = 10  # png() is a few dozen bytes
     response = client.post(_photo_url(event), {"photo": upload("大图.png", png())})
     assert response.status_code == 400 and "文件过大" in response.content.decode()
