@@ -193,20 +193,23 @@ class AssignForm(ActionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         unit = self.case.handling_unit
-        # People of the handling unit's subtree; teams of that subtree and of the units
-        # above it up to the township (a village case may go to the township's 调委会).
-        self.fields["mediator"].queryset = (
-            User.objects.filter(is_active=True, unit__path__startswith=unit.path)
-            .select_related("unit")
-            .order_by("unit__path", "username")
-        )
-        self.fields["mediator"].label_from_instance = lambda person: person.choice_label
+        # People and teams of the handling unit's subtree and of the units above it up to
+        # the township, inside the user's jurisdiction (a village case may go to the
+        # township's 调委会 or staff; a village without accounts still has someone to pick).
         path = jurisdiction_path(self.user) if self.user is not None else None
         above = [
             u.pk
             for u in OrgUnit.objects.get_ancestors(unit)
             if u.level >= OrgUnit.Level.TOWNSHIP and path is not None and u.path.startswith(path)
         ]
+        self.fields["mediator"].queryset = (
+            User.objects.filter(is_active=True)
+            .exclude(role__in=(User.Role.AUDITOR, User.Role.LEADER))
+            .filter(Q(unit__path__startswith=unit.path) | Q(unit__in=above))
+            .select_related("unit")
+            .order_by("unit__path", "username")
+        )
+        self.fields["mediator"].label_from_instance = lambda person: person.choice_label
         self.fields["team"].queryset = (
             MediationTeam.objects.filter(is_active=True)
             .filter(Q(unit__path__startswith=unit.path) | Q(unit__in=above))

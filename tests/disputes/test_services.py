@@ -240,6 +240,19 @@ def test_the_assign_form_offers_the_townships_teams_and_names_people(personas, t
     assert list(form.fields["team"].queryset) == [village]
 
 
+def test_the_assign_form_offers_township_people_for_a_village_without_accounts(personas, tree):
+    from disputes.forms import AssignForm
+
+    case = make_case(personas.staff_a, tree.village_a2)
+    people = set(AssignForm(case=case, user=personas.staff_a).fields["mediator"].queryset)
+    assert personas.staff_a in people
+    # Readers do not mediate; another township's staff are not offered.
+    assert not people & {personas.auditor, personas.county_leader, personas.staff_b}
+    # The secretary's jurisdiction stops at their village: no township staff offered.
+    people = set(AssignForm(case=case, user=personas.secretary).fields["mediator"].queryset)
+    assert personas.staff_a not in people
+
+
 def test_a_stale_version_is_a_conflict(personas, tree):
     staff = personas.staff_a
     case = make_case(staff, tree.village_a2)
